@@ -1,0 +1,145 @@
+// Every setting as a flag and an environment variable, validated once into a frozen, typed Config.
+
+import { Option } from 'commander';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+export const SOURCES = ['replay'] as const;
+export type SourceName = (typeof SOURCES)[number];
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Config {
+  readonly listenAddress: ListenAddress;
+  readonly sources: readonly SourceName[];
+  readonly replayPaths: readonly string[];
+  readonly logsFile: string | undefined;
+  readonly labelKeyId: boolean;
+  readonly labelPrincipal: boolean;
+  readonly labelValueLimit: number;
+  readonly seriesLimit: number;
+  readonly dedupeCapacity: number;
+  readonly maxRecordBytes: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Which commands take a setting. */
+type Scope = 'serve' | 'pipeline';
+
+interface Setting<K extends keyof Config> {
+  readonly key: K;
+  readonly flag: string;
+  readonly env: string;
+  readonly description: string;
+  readonly scope: Scope;
+  /** The text default, shown in --help and parsed like user input. */
+  readonly default?: string;
+  readonly boolean?: boolean;
+  readonly parse: z.ZodType<Config[K]>;
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+const byteSize = z.string().transform((text, ctx) => {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+  const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
+  if (match === null || unit === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a size such as 1MiB or 65536, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return Math.floor(Number(match[1]) * unit);
+});
+
+const positiveInt = (max: number) =>
+  z.string().transform((text, ctx) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1 || value > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a whole number from 1 to ${max}, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const bool = z.string().transform((text, ctx) => {
+  const value = text.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(value)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected true or false, got ${JSON.stringify(text)}` });
+  return z.NEVER;
+});
+
+const list = z.string().transform((text) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== ''),
+);
+
+const listenAddress = z.string().transform((text, ctx): ListenAddress => {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (match === null || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected [host]:port such as :9842 or 127.0.0.1:9842, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+});
+
+const sources = list.pipe(
+  z.array(z.enum(SOURCES, { error: (issue) => `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(issue.input)}` })).min(1, 'name at least one source'),
+);
+
+export const SETTINGS = [
+  { key: 'listenAddress', flag: '--listen-address <host:port>', env: 'KMS_EXPORTER_LISTEN_ADDRESS', scope: 'serve', default: ':9842', description: 'where the HTTP server listens (/metrics, /-/healthy, /-/ready)', parse: listenAddress },
+  { key: 'sources', flag: '--source <names>', env: 'KMS_EXPORTER_SOURCE', scope: 'serve', default: 'replay', description: `comma-separated sources: ${SOURCES.join(', ')}`, parse: sources },
+  { key: 'replayPaths', flag: '--replay <paths>', env: 'KMS_EXPORTER_REPLAY', scope: 'serve', default: '', description: 'comma-separated files the replay source reads at start (- for stdin)', parse: list },
+  { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
+  { key: 'labelKeyId', flag: '--label-key-id [bool]', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
+  { key: 'labelPrincipal', flag: '--label-principal [bool]', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },
+  { key: 'labelValueLimit', flag: '--label-value-limit <n>', env: 'KMS_EXPORTER_LABEL_VALUE_LIMIT', scope: 'pipeline', default: '500', description: 'distinct key_id / principal values before new ones are counted as __overflow__', parse: positiveInt(100_000) },
+  { key: 'seriesLimit', flag: '--series-limit <n>', env: 'KMS_EXPORTER_SERIES_LIMIT', scope: 'pipeline', default: '5000', description: 'most series per metric between two scrapes; beyond it they fold into otel_metric_overflow="true"', parse: positiveInt(1_000_000) },
+  { key: 'dedupeCapacity', flag: '--dedupe-capacity <n>', env: 'KMS_EXPORTER_DEDUPE_CAPACITY', scope: 'pipeline', default: '100000', description: 'CloudTrail eventIDs remembered to drop duplicate deliveries', parse: positiveInt(10_000_000) },
+  { key: 'maxRecordBytes', flag: '--max-record-bytes <size>', env: 'KMS_EXPORTER_MAX_RECORD_BYTES', scope: 'pipeline', default: '1MiB', description: 'a record larger than this is invalid (CloudWatch Logs caps events at 256 KB)', parse: byteSize },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'KMS_EXPORTER_LOG_LEVEL', scope: 'pipeline', default: 'info', description: 'operator log level: fatal, error, warn, info, debug, trace, silent', parse: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
+] as const satisfies readonly Setting<keyof Config>[];
+
+/** The commander options of the settings a command takes; values stay strings until {@link loadConfig}. */
+export function settingOptions(command: 'serve' | 'replay'): Option[] {
+  return SETTINGS.filter((setting) => command === 'serve' || setting.scope === 'pipeline').map((setting) => {
+    const option = new Option(setting.flag, setting.description).env(setting.env);
+    if ('default' in setting && setting.default !== '') option.default(setting.default);
+    if ('boolean' in setting) option.preset('true');
+    return option;
+  });
+}
+
+function camel(flag: string): string {
+  const name = /^--([a-z-]+)/.exec(flag)?.[1] ?? '';
+  return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/**
+ * Validates commander's raw option values. The first bad setting stops the start with
+ * a message naming its flag and environment variable.
+ */
+export function loadConfig(raw: Readonly<Record<string, unknown>>, overrides: Partial<Config> = {}): Config {
+  const values: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    const key: keyof Config = setting.key;
+    if (key in overrides) continue;
+    let input = raw[camel(setting.flag)];
+    if (input === undefined && 'default' in setting) input = setting.default;
+    if (input === true) input = 'true';
+    if (input === undefined && setting.key !== 'logsFile') continue;
+    const result = (setting.parse as z.ZodType).safeParse(input);
+    if (!result.success) {
+      const message = result.error.issues.map((issue) => issue.message).join('; ');
+      throw new ConfigError(setting.flag.split(' ')[0] ?? setting.flag, setting.env, message);
+    }
+    values[key] = result.data;
+  }
+  return Object.freeze({ ...values, ...overrides }) as Config;
+}

@@ -1,0 +1,417 @@
+// Frames a byte stream (JSON Lines, CloudTrail S3 log files, subscription payloads; plain or gzip) into record batches.
+//
+// Replay speed lives here. A JSON Lines trail is split on newlines and each line is
+// judged on raw bytes by the prefilter; only candidates become strings and reach
+// JSON.parse. Anything else (pretty-printed JSON, concatenated documents, S3 log files)
+// goes through a byte-level JSON scanner that yields one value at a time, so a large
+// file is never held whole: an S3 file's Records array is cut into its records.
+
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import type { InvalidRecord, RawRecord, RecordBatch } from '../record-batch.ts';
+import { unpackDocument } from './cloudtrail-document.ts';
+import { mayBeChangeBytes } from './prefilter.ts';
+
+export interface RecordStreamOptions {
+  /** A record (a line, or one element of an S3 file) larger than this is invalid. */
+  readonly maxRecordBytes: number;
+  /** A whole document other than an S3 file (a subscription payload, an array) larger than this is invalid. */
+  readonly maxDocumentBytes: number;
+}
+
+export const DEFAULT_RECORD_STREAM_OPTIONS: RecordStreamOptions = {
+  maxRecordBytes: 1024 * 1024,
+  maxDocumentBytes: 64 * 1024 * 1024,
+};
+
+/** The input ended early or could not be decoded; batches before it were delivered. */
+export class InputStreamError extends Error {
+  override readonly name = 'InputStreamError';
+}
+
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+const RECORD_PREFIX = Buffer.from('{"eventVersion"', 'latin1');
+const S3_DOCUMENT = /^\{\s*"Records"\s*:\s*\[/;
+const DETECT_BYTES = 64 * 1024;
+
+function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** Collects decoded records; one batch per input chunk keeps memory flat and batches large. */
+class BatchBuilder {
+  records: RawRecord[] = [];
+  skipped = 0;
+  invalid: InvalidRecord[] = [];
+
+  take(): RecordBatch | undefined {
+    if (this.records.length === 0 && this.skipped === 0 && this.invalid.length === 0) return undefined;
+    const batch = { records: this.records, skipped: this.skipped, invalid: this.invalid };
+    this.records = [];
+    this.skipped = 0;
+    this.invalid = [];
+    return batch;
+  }
+
+  record(record: RawRecord): void {
+    this.records.push(record);
+  }
+
+  invalidRecord(invalid: InvalidRecord): void {
+    this.invalid.push(invalid);
+  }
+
+  /** One CloudTrail record's bytes: parsed later only if the prefilter cannot rule it out. */
+  recordBytes(buf: Buffer, start: number, end: number): void {
+    if (mayBeChangeBytes(buf, start, end)) this.records.push(buf.toString('utf8', start, end));
+    else this.skipped++;
+  }
+
+  /** A whole JSON document of any envelope, parsed now. */
+  documentText(text: string, where: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      this.invalid.push({ reason: 'malformed_json', detail: `${where}: ${(error as Error).message}` });
+      return;
+    }
+    unpackDocument(value, { record: (r) => this.record(r), invalid: (i) => this.invalidRecord(i) });
+  }
+}
+
+/** JSON Lines: one record or document per line. */
+class LineFramer {
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private oversized = false;
+  private line = 0;
+  private readonly out: BatchBuilder;
+  private readonly options: RecordStreamOptions;
+
+  constructor(out: BatchBuilder, options: RecordStreamOptions) {
+    this.out = out;
+    this.options = options;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    let newline = chunk.indexOf(NEWLINE);
+    if (this.carryBytes > 0 || this.oversized) {
+      if (newline === -1) {
+        this.hold(chunk, 0, chunk.length);
+        return;
+      }
+      this.hold(chunk, 0, newline);
+      this.finishCarried();
+      start = newline + 1;
+      newline = chunk.indexOf(NEWLINE, start);
+    }
+    while (newline !== -1) {
+      this.handleLine(chunk, start, newline);
+      start = newline + 1;
+      newline = chunk.indexOf(NEWLINE, start);
+    }
+    if (start < chunk.length) this.hold(chunk, start, chunk.length);
+  }
+
+  end(): void {
+    if (this.carryBytes > 0 || this.oversized) this.finishCarried();
+  }
+
+  private hold(chunk: Buffer, start: number, end: number): void {
+    if (this.oversized) return;
+    if (this.carryBytes + (end - start) > this.options.maxRecordBytes) {
+      this.oversized = true;
+      this.carry = [];
+      this.carryBytes = 0;
+      return;
+    }
+    // Copy: the caller's chunk may be reused once we return.
+    this.carry.push(Buffer.from(chunk.subarray(start, end)));
+    this.carryBytes += end - start;
+  }
+
+  private finishCarried(): void {
+    if (this.oversized) {
+      this.line++;
+      this.out.invalidRecord({ reason: 'too_large', detail: `line ${this.line}: longer than ${this.options.maxRecordBytes} bytes` });
+      this.oversized = false;
+      return;
+    }
+    const joined = Buffer.concat(this.carry, this.carryBytes);
+    this.carry = [];
+    this.carryBytes = 0;
+    this.handleLine(joined, 0, joined.length);
+  }
+
+  private handleLine(buf: Buffer, start: number, end: number): void {
+    this.line++;
+    while (start < end && isSpace(buf[start])) start++;
+    while (end > start && isSpace(buf[end - 1])) end--;
+    if (start === end) {
+      this.line--; // blank lines are not records
+      return;
+    }
+    if (end - start > this.options.maxRecordBytes) {
+      this.out.invalidRecord({ reason: 'too_large', detail: `line ${this.line}: longer than ${this.options.maxRecordBytes} bytes` });
+      return;
+    }
+    if (buf[end - 1] === RBRACE && end - start > RECORD_PREFIX.length && buf.compare(RECORD_PREFIX, 0, RECORD_PREFIX.length, start, start + RECORD_PREFIX.length) === 0) {
+      this.out.recordBytes(buf, start, end);
+      return;
+    }
+    this.out.documentText(buf.toString('utf8', start, end), `line ${this.line}`);
+  }
+}
+
+/**
+ * Any sequence of JSON documents, pretty-printed or not. Tracks nesting byte by byte;
+ * inside an S3 log file it yields each element of `Records` as it completes.
+ */
+class DocumentFramer {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private s3 = false;
+  /** Bytes of the value being assembled, from earlier chunks. */
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  private collecting = false;
+  private tooLarge = false;
+  private garbage = false;
+  private documents = 0;
+  private readonly out: BatchBuilder;
+  private readonly options: RecordStreamOptions;
+
+  constructor(out: BatchBuilder, options: RecordStreamOptions) {
+    this.out = out;
+    this.options = options;
+  }
+
+  push(chunk: Buffer): void {
+    const n = chunk.length;
+    let valueStart = this.collecting ? 0 : -1;
+    let depth = this.depth;
+    let inString = this.inString;
+    let escaped = this.escaped;
+    for (let i = 0; i < n; i++) {
+      const b = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (b === BACKSLASH) escaped = true;
+        else if (b === QUOTE) inString = false;
+        continue;
+      }
+      if (b === QUOTE) {
+        if (depth === 0) this.openGarbage();
+        inString = true;
+      } else if (b === LBRACE || b === LBRACKET) {
+        if (depth === 0) {
+          this.closeGarbage();
+          this.documents++;
+          this.s3 = b === LBRACE && this.looksLikeS3(chunk, i);
+          if (!this.s3) {
+            valueStart = i;
+            this.collecting = true;
+          }
+        } else if (this.s3 && depth === 2) {
+          valueStart = i;
+          this.collecting = true;
+        }
+        depth++;
+      } else if (b === RBRACE || b === RBRACKET) {
+        if (depth === 0) {
+          this.openGarbage();
+          continue;
+        }
+        depth--;
+        if (this.s3 ? depth === 2 : depth === 0) {
+          if (this.collecting) this.finishValue(chunk, valueStart, i + 1);
+          valueStart = -1;
+        }
+        if (depth === 0) this.s3 = false;
+      } else if (depth === 0 && !isSpace(b)) {
+        this.openGarbage();
+      } else if (this.s3 && depth === 2 && !isSpace(b) && b !== 0x2c) {
+        // A scalar where a record should be: the scanner passes over it, counted once.
+        this.out.invalidRecord({ reason: 'not_an_object', detail: `document ${this.documents}: a Records element is not an object` });
+        let j = i;
+        while (j < n && chunk[j] !== 0x2c && chunk[j] !== RBRACKET) j++;
+        i = j - 1;
+      }
+    }
+    this.depth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    if (this.collecting && valueStart >= 0) this.hold(chunk, valueStart, n);
+  }
+
+  end(): void {
+    this.closeGarbage();
+    if (this.depth > 0 || this.inString) {
+      this.out.invalidRecord({ reason: 'truncated', detail: `document ${this.documents}: input ended inside a JSON value` });
+    }
+    this.parts = [];
+    this.partBytes = 0;
+    this.collecting = false;
+  }
+
+  private limit(): number {
+    return this.s3 ? this.options.maxRecordBytes : this.options.maxDocumentBytes;
+  }
+
+  private hold(chunk: Buffer, start: number, end: number): void {
+    if (this.tooLarge) return;
+    if (this.partBytes + (end - start) > this.limit()) {
+      this.tooLarge = true;
+      this.parts = [];
+      this.partBytes = 0;
+      return;
+    }
+    this.parts.push(Buffer.from(chunk.subarray(start, end)));
+    this.partBytes += end - start;
+  }
+
+  private finishValue(chunk: Buffer, start: number, end: number): void {
+    this.collecting = false;
+    const oversized = this.tooLarge || this.partBytes + (end - start) > this.limit();
+    this.tooLarge = false;
+    let buf = chunk;
+    if (!oversized && this.parts.length > 0) {
+      this.parts.push(chunk.subarray(start, end));
+      buf = Buffer.concat(this.parts, this.partBytes + (end - start));
+      start = 0;
+      end = buf.length;
+    }
+    this.parts = [];
+    this.partBytes = 0;
+    if (oversized) {
+      this.out.invalidRecord({ reason: 'too_large', detail: `document ${this.documents}: a value larger than ${this.limit()} bytes` });
+    } else if (this.s3) {
+      this.out.recordBytes(buf, start, end);
+    } else {
+      this.out.documentText(buf.toString('utf8', start, end), `document ${this.documents}`);
+    }
+  }
+
+  private looksLikeS3(chunk: Buffer, at: number): boolean {
+    // The opening bytes of a document decide its envelope; 64 bytes are plenty for the key.
+    return S3_DOCUMENT.test(chunk.toString('latin1', at, Math.min(chunk.length, at + 64)));
+  }
+
+  private openGarbage(): void {
+    if (this.garbage) return;
+    this.garbage = true;
+    this.out.invalidRecord({ reason: 'malformed_json', detail: `after document ${this.documents}: bytes that are not JSON` });
+  }
+
+  private closeGarbage(): void {
+    this.garbage = false;
+  }
+}
+
+interface Framer {
+  push(chunk: Buffer): void;
+  end(): void;
+}
+
+/**
+ * Chooses the framer from the first bytes: JSON Lines when the first line is a
+ * complete JSON object (and not an S3 log file), the document scanner otherwise.
+ */
+function chooseFramer(head: Buffer, ended: boolean, out: BatchBuilder, options: RecordStreamOptions): Framer | undefined {
+  let first = 0;
+  while (first < head.length && isSpace(head[first])) first++;
+  if (first === head.length) return ended ? new LineFramer(out, options) : undefined;
+  if (S3_DOCUMENT.test(head.toString('latin1', first, Math.min(head.length, first + 64)))) return new DocumentFramer(out, options);
+  const newline = head.indexOf(NEWLINE, first);
+  if (newline === -1 && !ended) return head.length >= DETECT_BYTES ? new DocumentFramer(out, options) : undefined;
+  const firstLine = head.toString('utf8', first, newline === -1 ? head.length : newline).trim();
+  try {
+    const value: unknown = JSON.parse(firstLine);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return new LineFramer(out, options);
+  } catch {
+    // Not one value per line: fall through to the document scanner.
+  }
+  return new DocumentFramer(out, options);
+}
+
+/** Detects gzip by its magic number and inflates it; concatenated gzip members are read in turn. */
+async function* inflateIfGzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const iterator = input[Symbol.asyncIterator]();
+  let first = await iterator.next();
+  while (!first.done && first.value.length < 2) {
+    const more = await iterator.next();
+    if (more.done) break;
+    first = { done: false, value: Buffer.concat([first.value, more.value]) };
+  }
+  if (first.done) return;
+  const head = first.value;
+  const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => iterator };
+  async function* all(): AsyncGenerator<Buffer> {
+    yield head;
+    yield* rest;
+  }
+  if (head[0] !== GZIP_MAGIC[0] || head[1] !== GZIP_MAGIC[1]) {
+    yield* all();
+    return;
+  }
+  const gunzip = createGunzip();
+  const inflated = Readable.from(all()).pipe(gunzip);
+  try {
+    for await (const chunk of inflated) yield chunk as Buffer;
+  } catch (error) {
+    const message = (error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' ? 'gzip stream is truncated' : `gzip stream is corrupt (${(error as Error).message})`;
+    throw new InputStreamError(message);
+  }
+}
+
+/**
+ * Decodes a byte stream into record batches, one per input chunk. Bad records are
+ * reported in the batches; a stream that cannot be read to its end throws
+ * {@link InputStreamError} after every record before the fault has been yielded.
+ */
+export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options: RecordStreamOptions = DEFAULT_RECORD_STREAM_OPTIONS): AsyncGenerator<RecordBatch> {
+  const out = new BatchBuilder();
+  let framer: Framer | undefined;
+  let head: Buffer[] = [];
+  let headBytes = 0;
+  let failure: InputStreamError | undefined;
+  try {
+    for await (const chunk of inflateIfGzip(input)) {
+      if (framer === undefined) {
+        head.push(chunk);
+        headBytes += chunk.length;
+        const joined = Buffer.concat(head, headBytes);
+        framer = chooseFramer(joined, false, out, options);
+        if (framer === undefined) continue;
+        head = [];
+        framer.push(joined);
+      } else {
+        framer.push(chunk);
+      }
+      const batch = out.take();
+      if (batch !== undefined) yield batch;
+    }
+  } catch (error) {
+    if (!(error instanceof InputStreamError)) throw error;
+    failure = error;
+    out.invalidRecord({ reason: failure.message.includes('truncated') ? 'truncated' : 'bad_gzip', detail: failure.message });
+  }
+  if (framer === undefined && headBytes > 0) {
+    framer = chooseFramer(Buffer.concat(head, headBytes), true, out, options);
+    framer?.push(Buffer.concat(head, headBytes));
+  }
+  framer?.end();
+  const last = out.take();
+  if (last !== undefined) yield last;
+  if (failure !== undefined) throw failure;
+}

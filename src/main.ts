@@ -1,0 +1,296 @@
+#!/usr/bin/env node
+// Composition root: the CLI, and the only place that builds OTel providers, AWS clients and the HTTP server.
+
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { buildFilterPattern } from './catalog/filter-pattern.ts';
+import { buildIamPolicy } from './catalog/iam-policy.ts';
+import type { Config } from './config.ts';
+import { loadConfig, settingOptions } from './config.ts';
+import { ConfigError } from './errors.ts';
+import type { InputError } from './errors.ts';
+import type { Pipeline } from './pipeline.ts';
+import { createPipeline } from './pipeline.ts';
+import type { InvalidRecord } from './record-batch.ts';
+import { ChangeLogEvents } from './record/change-log-events.ts';
+import { ChangeMetrics } from './record/change-metrics.ts';
+import { declareInstruments } from './record/instruments.ts';
+import { JsonLinesLogExporter } from './record/json-lines-log-exporter.ts';
+import { SelfMetrics } from './record/self-metrics.ts';
+import type { SourceStatus } from './serve/app.ts';
+import { buildApp } from './serve/app.ts';
+import { replayFiles } from './sources/replay-files.ts';
+
+const SERVICE_NAME = 'kms-change-exporter';
+
+/** The package version, read from package.json whether running from src/ or dist/src/. */
+function readVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === SERVICE_NAME && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // keep walking up
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0-unknown';
+}
+
+const VERSION = readVersion();
+
+interface Telemetry {
+  readonly resource: Resource;
+  readonly prometheus: PrometheusExporter;
+  readonly meterProvider: MeterProvider;
+  readonly loggerProvider: LoggerProvider;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The OTLP log exporter the standard variables ask for: OTEL_LOGS_EXPORTER=otlp, or an
+ * OTLP endpoint set. Unlike the SDK's autoconfiguration we do not default to sending to
+ * localhost:4318 when nothing was asked, which would only produce export errors.
+ */
+function otlpLogProcessors(env: NodeJS.ProcessEnv): LogRecordProcessor[] {
+  const exporters = (env['OTEL_LOGS_EXPORTER'] ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of exporters) {
+    if (!['otlp', 'console', 'none'].includes(name)) throw new ConfigError('OTEL_LOGS_EXPORTER', 'OTEL_LOGS_EXPORTER', `expected otlp, console or none, got ${JSON.stringify(name)}`);
+  }
+  const endpointSet = env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'] !== undefined || env['OTEL_EXPORTER_OTLP_ENDPOINT'] !== undefined;
+  const wantOtlp = exporters.includes('otlp') || (exporters.length === 0 && endpointSet);
+  const processors: LogRecordProcessor[] = [];
+  if (exporters.includes('console')) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
+  if (!wantOtlp || exporters.includes('none')) return processors;
+  const protocolVariable = env['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'] !== undefined ? 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = env[protocolVariable] ?? 'http/protobuf';
+  if (protocol === 'http/protobuf') processors.push(new BatchLogRecordProcessor({ exporter: new OTLPProtoLogExporter() }));
+  else if (protocol === 'http/json') processors.push(new BatchLogRecordProcessor({ exporter: new OTLPJsonLogExporter() }));
+  else throw new ConfigError(protocolVariable, protocolVariable, `expected http/protobuf or http/json (grpc is not bundled), got ${JSON.stringify(protocol)}`);
+  return processors;
+}
+
+function buildTelemetry(config: Config, logsFd: number | undefined, env: NodeJS.ProcessEnv): Telemetry {
+  const resource = resourceFromAttributes({ 'service.name': SERVICE_NAME, 'service.version': VERSION }).merge(detectResources({ detectors: [envDetector] }));
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: [prometheus],
+    views: [{ instrumentName: '*', aggregationCardinalityLimit: config.seriesLimit }],
+  });
+  const processors = otlpLogProcessors(env);
+  if (logsFd !== undefined) processors.unshift(new SimpleLogRecordProcessor({ exporter: new JsonLinesLogExporter(logsFd) }));
+  const loggerProvider = new LoggerProvider({ resource, processors });
+  return {
+    resource,
+    prometheus,
+    meterProvider,
+    loggerProvider,
+    async shutdown() {
+      await loggerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
+
+/** Invalid records are logged, but a flood of them must not flood the operator's log. */
+function invalidRecordLogger(log: PinoLogger, perMinute = 20): (source: string, invalid: InvalidRecord) => void {
+  let windowStart = 0;
+  let logged = 0;
+  let suppressed = 0;
+  return (source, invalid) => {
+    const now = Date.now();
+    if (now - windowStart > 60_000) {
+      if (suppressed > 0) log.warn({ suppressed }, 'invalid records not logged in the last minute');
+      windowStart = now;
+      logged = 0;
+      suppressed = 0;
+    }
+    if (logged >= perMinute) {
+      suppressed++;
+      return;
+    }
+    logged++;
+    log.warn({ source, reason: invalid.reason }, `invalid record: ${invalid.detail}`);
+  };
+}
+
+interface Wiring {
+  readonly telemetry: Telemetry;
+  readonly pipeline: Pipeline;
+  readonly selfMetrics: SelfMetrics;
+  readonly changeMetrics: ChangeMetrics;
+}
+
+function wire(config: Config, log: PinoLogger, logsFd: number | undefined, env: NodeJS.ProcessEnv): Wiring {
+  const telemetry = buildTelemetry(config, logsFd, env);
+  const instruments = declareInstruments(telemetry.meterProvider.getMeter(SERVICE_NAME, VERSION));
+  const selfMetrics = new SelfMetrics(instruments);
+  selfMetrics.buildInfo(VERSION, process.version);
+  const changeMetrics = new ChangeMetrics(instruments, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit });
+  const changeLogEvents = new ChangeLogEvents(telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION));
+  const pipeline = createPipeline({ changeMetrics, changeLogEvents, selfMetrics, dedupeCapacity: config.dedupeCapacity, onInvalid: invalidRecordLogger(log) });
+  return { telemetry, pipeline, selfMetrics, changeMetrics };
+}
+
+function openLogsFile(path: string | undefined, allowStdout: boolean): number | undefined {
+  if (path === undefined) return undefined;
+  if (path === '-') {
+    if (!allowStdout) throw new ConfigError('--logs', 'KMS_EXPORTER_LOGS_FILE', 'replay writes metrics to stdout; give --logs a file');
+    return 1;
+  }
+  try {
+    return openSync(path, 'w');
+  } catch (error) {
+    throw new ConfigError('--logs', 'KMS_EXPORTER_LOGS_FILE', `cannot open ${path}: ${(error as Error).message}`);
+  }
+}
+
+function operatorLog(level: Config['logLevel']): PinoLogger {
+  // stderr: stdout carries the exposition (replay) or the log events (--logs -).
+  return pino({ level, base: { service: SERVICE_NAME } }, pino.destination({ dest: 2, sync: true }));
+}
+
+async function runReplay(paths: readonly string[], config: Config, env: NodeJS.ProcessEnv): Promise<number> {
+  const log = operatorLog(config.logLevel);
+  const logsFd = openLogsFile(config.logsFile, false);
+  const { telemetry, pipeline, selfMetrics } = wire(config, log, logsFd, env);
+  selfMetrics.declareSource('replay');
+  const errors: InputError[] = [];
+  const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
+  for await (const batch of replayFiles(paths, options, (error) => errors.push(error))) pipeline.handleBatch('replay', batch);
+  const app = await buildApp({ version: VERSION, logger: log, metricsHandler: (req, res) => telemetry.prometheus.getMetricsRequestHandler(req, res), sourceStatus: () => ({}) });
+  const response = await app.inject({ method: 'GET', url: '/metrics' });
+  process.stdout.write(response.body);
+  await app.close();
+  await telemetry.shutdown();
+  if (logsFd !== undefined && logsFd !== 1) closeSync(logsFd);
+  for (const error of errors) process.stderr.write(`kms-change-exporter: ${error.message}\n`);
+  return errors.length > 0 ? 1 : 0;
+}
+
+async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
+  const log = operatorLog(config.logLevel);
+  const logsFd = openLogsFile(config.logsFile, true);
+  const { telemetry, pipeline, selfMetrics } = wire(config, log, logsFd, env);
+  const status: Record<string, SourceStatus> = {};
+  const abort = new AbortController();
+  const running: Promise<void>[] = [];
+
+  for (const source of config.sources) {
+    selfMetrics.declareSource(source, source === 'replay' ? ['unreadable_input'] : []);
+    if (source === 'replay') {
+      status['replay'] = { ready: false, detail: `reading ${config.replayPaths.length} path(s)` };
+      running.push(
+        (async () => {
+          let failed = 0;
+          const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
+          for await (const batch of replayFiles(config.replayPaths, options, (error) => {
+            failed++;
+            selfMetrics.sourceError('replay', 'unreadable_input');
+            log.error({ source: 'replay' }, error.message);
+          })) {
+            if (abort.signal.aborted) return;
+            pipeline.handleBatch('replay', batch);
+          }
+          status['replay'] = { ready: true, detail: `read ${config.replayPaths.length - failed} of ${config.replayPaths.length} path(s)` };
+          log.info({ source: 'replay' }, 'replay finished; serving its metrics until stopped');
+        })(),
+      );
+    }
+  }
+
+  const app = await buildApp({
+    version: VERSION,
+    logger: log,
+    metricsHandler: (req, res) => telemetry.prometheus.getMetricsRequestHandler(req, res),
+    sourceStatus: () => ({ ...status }),
+  });
+  await app.listen({ host: config.listenAddress.host, port: config.listenAddress.port });
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: draining sources, closing the server, flushing telemetry');
+    abort.abort();
+    await Promise.allSettled(running);
+    await app.close();
+    await telemetry.shutdown();
+    if (logsFd !== undefined && logsFd !== 1) closeSync(logsFd);
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}
+
+function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
+  const program = new Command()
+    .name(SERVICE_NAME)
+    .description('Counts AWS KMS configuration changes in a CloudTrail log group as Prometheus metrics and OpenTelemetry log events.')
+    .version(VERSION)
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  const serve = program.command('serve').description('run the service: the configured sources plus the HTTP server (/metrics, /-/healthy, /-/ready)');
+  for (const option of settingOptions('serve')) serve.addOption(option);
+  serve.action(async (options: Record<string, unknown>) => runServe(loadConfig(options), env));
+
+  const replay = program
+    .command('replay')
+    .description('run files (JSON Lines, CloudTrail S3 log files, CloudWatch Logs subscription payloads; plain or gzip) through the pipeline and print the metrics')
+    .argument('<paths...>', 'files to read, or - for stdin');
+  for (const option of settingOptions('replay')) replay.addOption(option);
+  replay.action(async (paths: string[], options: Record<string, unknown>) => setExitCode(await runReplay(paths, loadConfig(options, { sources: ['replay'] }), env)));
+
+  program
+    .command('filter-pattern')
+    .description('print the CloudWatch Logs filter pattern that selects exactly the catalog events')
+    .action(() => {
+      process.stdout.write(`${buildFilterPattern()}\n`);
+    });
+
+  program
+    .command('iam-policy')
+    .description('print the least-privilege IAM policy for the chosen sources and log groups')
+    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose, replay', 'poll')
+    .option('--log-group <names>', 'comma-separated log group names or ARNs', '')
+    .option('--region <region>', 'region of log groups named without an ARN', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? '*')
+    .option('--account <id>', 'account of log groups named without an ARN', '*')
+    .action((options: { source: string; logGroup: string; region: string; account: string }) => {
+      const split = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      process.stdout.write(`${JSON.stringify(buildIamPolicy({ sources: split(options.source), logGroups: split(options.logGroup), region: options.region, account: options.account }), null, 2)}\n`);
+    });
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram(process.env, (code) => {
+    process.exitCode = code;
+  });
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`kms-change-exporter: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    throw error;
+  }
+}
+
+await main();
