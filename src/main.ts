@@ -52,7 +52,7 @@ function readVersion(): string {
 
 const VERSION = readVersion();
 
-interface Telemetry {
+export interface Telemetry {
   readonly resource: Resource;
   readonly prometheus: PrometheusExporter;
   readonly meterProvider: MeterProvider;
@@ -128,21 +128,22 @@ function invalidRecordLogger(log: PinoLogger, perMinute = 20): (source: string, 
   };
 }
 
-interface Wiring {
+export interface Wiring {
   readonly telemetry: Telemetry;
   readonly pipeline: Pipeline;
   readonly selfMetrics: SelfMetrics;
   readonly changeMetrics: ChangeMetrics;
 }
 
-function wire(config: Config, log: PinoLogger, logsFd: number | undefined, env: NodeJS.ProcessEnv): Wiring {
+/** Telemetry and pipeline for a config; exported so tests can run the real wiring with a fixed clock. */
+export function wire(config: Config, log: PinoLogger, logsFd: number | undefined, env: NodeJS.ProcessEnv, now: () => number = Date.now): Wiring {
   const telemetry = buildTelemetry(config, logsFd, env);
   const instruments = declareInstruments(telemetry.meterProvider.getMeter(SERVICE_NAME, VERSION));
   const selfMetrics = new SelfMetrics(instruments);
   selfMetrics.buildInfo(VERSION, process.version);
   const changeMetrics = new ChangeMetrics(instruments, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit });
   const changeLogEvents = new ChangeLogEvents(telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION));
-  const pipeline = createPipeline({ changeMetrics, changeLogEvents, selfMetrics, dedupeCapacity: config.dedupeCapacity, onInvalid: invalidRecordLogger(log) });
+  const pipeline = createPipeline({ changeMetrics, changeLogEvents, selfMetrics, dedupeCapacity: config.dedupeCapacity, onInvalid: invalidRecordLogger(log), now });
   return { telemetry, pipeline, selfMetrics, changeMetrics };
 }
 
@@ -237,7 +238,7 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
+export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
   const program = new Command()
     .name(SERVICE_NAME)
     .description('Counts AWS KMS configuration changes in a CloudTrail log group as Prometheus metrics and OpenTelemetry log events.')
@@ -293,4 +294,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Importing this module (tests do) must not run the CLI.
+if (import.meta.main) await main();

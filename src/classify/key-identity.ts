@@ -51,16 +51,20 @@ function text(value: unknown): string | undefined {
 }
 
 /**
- * The key, taking the first present of: resources[type=AWS::KMS::Key].ARN,
+ * The key, taking the first present of: resources[type=AWS::KMS::Key].ARN (each),
  * responseElements.keyMetadata.arn, responseElements.keyId, serviceEventDetails.keyId,
  * requestParameters.keyId, requestParameters.targetKeyId. A reference that names only an
  * alias is kept while a later field may still name the key itself.
  */
 export function findKey(record: Record<string, unknown>, context: RecordContext): KeyIdentity | undefined {
   const resources = record['resources'];
-  const fromResources = Array.isArray(resources) ? resources.find((r) => field(r, 'type') === 'AWS::KMS::Key' && text(field(r, 'ARN')) !== undefined) : undefined;
+  // Alias events list the alias ARN, typed AWS::KMS::Key too, before the key's own ARN.
+  // Records before eventVersion 1.03 or so carry untyped resources: take those that name a KMS key or alias.
+  const fromResources = Array.isArray(resources)
+    ? resources.filter((r) => field(r, 'type') === 'AWS::KMS::Key' || (field(r, 'type') === undefined && KMS_ARN.test(String(field(r, 'ARN'))))).map((r) => field(r, 'ARN'))
+    : [];
   const candidates: unknown[] = [
-    field(fromResources, 'ARN'),
+    ...fromResources,
     field(field(record['responseElements'], 'keyMetadata'), 'arn'),
     field(record['responseElements'], 'keyId'),
     field(record['serviceEventDetails'], 'keyId'),

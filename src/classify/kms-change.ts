@@ -88,7 +88,9 @@ export function classifyRecord(value: unknown): Classification {
   const response = object(record['responseElements']);
   const key = entry.subject === 'key' ? findKey(record, context) : undefined;
   const outcome: Outcome = errorCode === undefined ? 'success' : 'failure';
-  const deletion = entry.eventName === 'ScheduleKeyDeletion' && outcome === 'success' ? deletionDate(response['deletionDate'], eventTime, request['pendingWindowInDays']) : undefined;
+  // A multi-Region primary with replicas waits for them (PendingReplicaDeletion): no date is set yet.
+  const scheduled = entry.eventName === 'ScheduleKeyDeletion' && outcome === 'success' && response['keyState'] !== 'PendingReplicaDeletion';
+  const deletion = scheduled ? deletionDate(response['deletionDate'], eventTime, request['pendingWindowInDays'] ?? response['pendingWindowInDays']) : undefined;
 
   return {
     kind: 'change',

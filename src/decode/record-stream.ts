@@ -212,6 +212,7 @@ class DocumentFramer {
       }
       if (b === QUOTE) {
         if (depth === 0) this.openGarbage();
+        else if (this.s3 && depth === 2) this.out.invalidRecord({ reason: 'not_an_object', detail: `document ${this.documents}: a Records element is not an object` });
         inString = true;
       } else if (b === LBRACE || b === LBRACKET) {
         if (depth === 0) {
@@ -323,23 +324,42 @@ interface Framer {
   end(): void;
 }
 
+const DETECT_LINES = 8;
+
+function isObjectLine(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Chooses the framer from the first bytes: JSON Lines when the first line is a
- * complete JSON object (and not an S3 log file), the document scanner otherwise.
+ * Chooses the framer from the first bytes: JSON Lines when one of the first lines is a
+ * complete JSON object (so a damaged first line does not turn a whole trail into one
+ * broken document), the document scanner for S3 log files and pretty-printed JSON.
  */
 function chooseFramer(head: Buffer, ended: boolean, out: BatchBuilder, options: RecordStreamOptions): Framer | undefined {
   let first = 0;
   while (first < head.length && isSpace(head[first])) first++;
   if (first === head.length) return ended ? new LineFramer(out, options) : undefined;
   if (S3_DOCUMENT.test(head.toString('latin1', first, Math.min(head.length, first + 64)))) return new DocumentFramer(out, options);
-  const newline = head.indexOf(NEWLINE, first);
-  if (newline === -1 && !ended) return head.length >= DETECT_BYTES ? new DocumentFramer(out, options) : undefined;
-  const firstLine = head.toString('utf8', first, newline === -1 ? head.length : newline).trim();
-  try {
-    const value: unknown = JSON.parse(firstLine);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return new LineFramer(out, options);
-  } catch {
-    // Not one value per line: fall through to the document scanner.
+  let start = first;
+  let lines = 0;
+  while (lines < DETECT_LINES) {
+    const newline = head.indexOf(NEWLINE, start);
+    if (newline === -1 && !ended) {
+      // Need a complete line to judge; give up waiting once the head is large.
+      return head.length >= DETECT_BYTES ? new DocumentFramer(out, options) : undefined;
+    }
+    const line = head.toString('utf8', start, newline === -1 ? head.length : newline).trim();
+    if (line !== '') {
+      lines++;
+      if (isObjectLine(line)) return new LineFramer(out, options);
+    }
+    if (newline === -1) break;
+    start = newline + 1;
   }
   return new DocumentFramer(out, options);
 }
@@ -410,7 +430,8 @@ export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options:
     framer = chooseFramer(Buffer.concat(head, headBytes), true, out, options);
     framer?.push(Buffer.concat(head, headBytes));
   }
-  framer?.end();
+  // After a failure the framer's unfinished tail is part of what was lost: one invalid, already counted.
+  if (failure === undefined) framer?.end();
   const last = out.take();
   if (last !== undefined) yield last;
   if (failure !== undefined) throw failure;

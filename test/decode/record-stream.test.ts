@@ -1,0 +1,234 @@
+// Framing: every input format, plain and gzip, cut at any chunk boundary, gives the same records; bad input is counted, never thrown.
+import t from 'tap';
+import fc from 'fast-check';
+import { gzipSync } from 'node:zlib';
+import { decodeRecordStream, InputStreamError } from '../../src/decode/record-stream.ts';
+import type { RecordStreamOptions } from '../../src/decode/record-stream.ts';
+import type { InvalidRecord, RawRecord } from '../../src/record-batch.ts';
+
+const OPTIONS: RecordStreamOptions = { maxRecordBytes: 4096, maxDocumentBytes: 65536 };
+
+interface Decoded {
+  records: unknown[];
+  skipped: number;
+  invalid: InvalidRecord[];
+  error: string | undefined;
+}
+
+async function* chunks(buf: Buffer, cuts: readonly number[] = []): AsyncGenerator<Buffer> {
+  let at = 0;
+  for (const cut of [...cuts].sort((a, b) => a - b)) {
+    if (cut <= at || cut >= buf.length) continue;
+    yield buf.subarray(at, cut);
+    at = cut;
+  }
+  if (at < buf.length) yield buf.subarray(at);
+}
+
+function materialise(record: RawRecord): unknown {
+  return typeof record === 'string' ? JSON.parse(record) : record;
+}
+
+async function decode(buf: Buffer, cuts: readonly number[] = [], options = OPTIONS): Promise<Decoded> {
+  const out: Decoded = { records: [], skipped: 0, invalid: [], error: undefined };
+  try {
+    for await (const batch of decodeRecordStream(chunks(buf, cuts), options)) {
+      out.records.push(...batch.records.map(materialise));
+      out.skipped += batch.skipped;
+      out.invalid.push(...batch.invalid);
+    }
+  } catch (error) {
+    if (!(error instanceof InputStreamError)) throw error;
+    out.error = error.message;
+  }
+  return out;
+}
+
+function record(eventName: string, id: string, extra: object = {}): object {
+  return { eventVersion: '1.08', eventTime: '2026-11-20T10:00:00Z', eventSource: 'kms.amazonaws.com', eventName, eventID: id, awsRegion: 'us-east-1', recipientAccountId: '111122223333', ...extra };
+}
+
+const CHANGE = record('DisableKey', 'e1');
+const DECRYPT = record('Decrypt', 'e2');
+const SCHEDULE = record('ScheduleKeyDeletion', 'e3', { requestParameters: { keyId: 'k', pendingWindowInDays: 7 } });
+
+const jsonl = (records: readonly object[]) => Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+const s3File = (records: readonly object[]) => Buffer.from(JSON.stringify({ Records: records }));
+const payload = (records: readonly object[], messageType = 'DATA_MESSAGE') =>
+  JSON.stringify({
+    messageType,
+    owner: '111122223333',
+    logGroup: 'aws-cloudtrail-logs',
+    logStream: '111122223333_CloudTrail_us-east-1',
+    subscriptionFilters: ['kms'],
+    logEvents: records.map((r, i) => ({ id: String(i), timestamp: 1, message: JSON.stringify(r) })),
+  });
+
+t.test('JSON Lines: changes become records, other lines are skipped on raw bytes', async (t) => {
+  const out = await decode(jsonl([CHANGE, DECRYPT, SCHEDULE]));
+  t.same(out.records, [CHANGE, SCHEDULE]);
+  t.equal(out.skipped, 1);
+  t.same(out.invalid, []);
+});
+
+t.test('CloudTrail S3 log file, plain and gzip', async (t) => {
+  for (const buf of [s3File([CHANGE, DECRYPT, SCHEDULE]), gzipSync(s3File([CHANGE, DECRYPT, SCHEDULE]))]) {
+    const out = await decode(buf);
+    t.same(out.records, [CHANGE, SCHEDULE]);
+    t.equal(out.skipped, 1);
+    t.equal(out.error, undefined);
+  }
+});
+
+t.test('pretty-printed S3 log file and records with spaces after colons', async (t) => {
+  const out = await decode(Buffer.from(JSON.stringify({ Records: [CHANGE, DECRYPT] }, null, 2)));
+  t.same(out.records, [CHANGE]);
+  t.equal(out.skipped, 1);
+});
+
+t.test('subscription payloads: data messages unpacked, control messages skipped', async (t) => {
+  const text = payload([CHANGE, DECRYPT]) + '\n' + payload([], 'CONTROL_MESSAGE') + '\n';
+  const out = await decode(gzipSync(text));
+  t.same(out.records, [JSON.stringify(CHANGE), JSON.stringify(DECRYPT)].map((m) => JSON.parse(m)));
+  t.same(out.invalid, []);
+});
+
+t.test('concatenated gzip members and concatenated documents (Firehose-to-S3 style)', async (t) => {
+  const buf = Buffer.concat([gzipSync(payload([CHANGE])), gzipSync(payload([SCHEDULE]))]);
+  const out = await decode(buf);
+  t.same(out.records, [CHANGE, SCHEDULE]);
+});
+
+t.test('one pretty-printed record (an AWS documentation example)', async (t) => {
+  const out = await decode(Buffer.from(JSON.stringify(CHANGE, null, 4)));
+  t.same(out.records, [CHANGE]);
+});
+
+t.test('malformed lines are invalid; the good lines beside them still come through', async (t) => {
+  const text = [JSON.stringify(CHANGE), '{"eventVersion":"1.08","eventName":"DisableKey",', 'not json at all', '[1,2]', JSON.stringify(SCHEDULE)].join('\n');
+  const out = await decode(Buffer.from(text));
+  t.same(out.records, [CHANGE, SCHEDULE]);
+  t.same(
+    out.invalid.map((i) => i.reason),
+    ['malformed_json', 'malformed_json', 'not_an_object', 'not_an_object'],
+  );
+  t.match(out.invalid[0]?.detail, /^line 2: /);
+});
+
+t.test('a line longer than the limit is invalid (too_large) and the next line is read', async (t) => {
+  const big = record('PutKeyPolicy', 'big', { requestParameters: { policy: 'x'.repeat(10_000) } });
+  const out = await decode(jsonl([CHANGE, big, SCHEDULE]), [100, 3000, 9000]);
+  t.same(out.records, [CHANGE, SCHEDULE]);
+  t.same(out.invalid.map((i) => i.reason), ['too_large']);
+});
+
+t.test('truncated gzip: the records before the cut are delivered, then a clear error', async (t) => {
+  const gz = gzipSync(jsonl(Array.from({ length: 2000 }, (_, i) => record('DisableKey', `id-${i}`))));
+  const out = await decode(gz.subarray(0, Math.floor(gz.length * 0.6)));
+  t.ok(out.records.length > 100 && out.records.length < 2000, `some records before the cut (${out.records.length})`);
+  t.equal(out.error, 'gzip stream is truncated');
+  t.same(out.invalid.map((i) => i.reason).at(-1), 'truncated');
+});
+
+t.test('corrupt gzip body is an error, not a crash', async (t) => {
+  const gz = gzipSync(jsonl([CHANGE]));
+  gz.fill(0x41, 12, gz.length - 8);
+  const out = await decode(gz);
+  t.match(out.error, /^gzip stream is corrupt/);
+});
+
+t.test('S3 file cut mid-record: records before the cut, then truncated', async (t) => {
+  const buf = s3File([CHANGE, SCHEDULE]);
+  const out = await decode(buf.subarray(0, buf.length - 20));
+  t.same(out.records, [CHANGE]);
+  t.same(out.invalid.map((i) => i.reason), ['truncated']);
+});
+
+t.test('wrong JSON types in envelopes are invalid with a reason', async (t) => {
+  const text = [
+    JSON.stringify({ Records: 'nope' }),
+    JSON.stringify({ messageType: 'DATA_MESSAGE', logEvents: 7 }),
+    JSON.stringify({ messageType: 'SURPRISE', logEvents: [] }),
+    JSON.stringify({ messageType: 'DATA_MESSAGE', logEvents: [{ message: 5 }, { message: JSON.stringify(CHANGE) }] }),
+  ].join('\n');
+  const out = await decode(Buffer.from(text));
+  t.same(out.records, [CHANGE]);
+  t.same(out.invalid.map((i) => i.reason), ['bad_envelope', 'bad_envelope', 'bad_envelope', 'wrong_type']);
+});
+
+t.test('S3 Records holding scalars: counted not_an_object, the records beside them kept', async (t) => {
+  const out = await decode(Buffer.from(`{"Records":[${JSON.stringify(CHANGE)},42,"x",${JSON.stringify(SCHEDULE)}]}`));
+  t.same(out.records, [CHANGE, SCHEDULE]);
+  t.same(out.invalid.map((i) => i.reason), ['not_an_object', 'not_an_object']);
+});
+
+t.test('empty input and blank lines produce nothing', async (t) => {
+  t.same(await decode(Buffer.alloc(0)), { records: [], skipped: 0, invalid: [], error: undefined });
+  t.same(await decode(Buffer.from('\n\n  \n')), { records: [], skipped: 0, invalid: [], error: undefined });
+  t.same((await decode(gzipSync(''))).records, []);
+});
+
+// Property-based: the framing is a function of the bytes, not of how they were cut into chunks.
+const eventName = fc.constantFrom('DisableKey', 'Decrypt', 'PutKeyPolicy', 'CreateKeyPair', 'TagResource', 'GenerateDataKey', 'ScheduleKeyDeletion');
+const cloudTrailRecord = fc.record({
+  eventVersion: fc.constant('1.08'),
+  eventTime: fc.constant('2026-11-20T10:00:00Z'),
+  eventSource: fc.constantFrom('kms.amazonaws.com', 'ec2.amazonaws.com', 'sqs.amazonaws.com'),
+  eventName,
+  eventID: fc.uuid(),
+  requestParameters: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null))),
+  userAgent: fc.string({ maxLength: 60 }),
+});
+const format = fc.constantFrom('jsonl', 's3', 'payload', 'pretty');
+
+function encode(kind: string, records: readonly object[]): Buffer {
+  if (kind === 'jsonl') return jsonl(records);
+  if (kind === 's3') return s3File(records);
+  if (kind === 'payload') return Buffer.from(payload(records));
+  return Buffer.from(records.map((r) => JSON.stringify(r, null, 2)).join('\n'));
+}
+
+const isChange = (r: { eventSource?: unknown; eventName?: unknown }) => r.eventSource === 'kms.amazonaws.com' && ['DisableKey', 'PutKeyPolicy', 'TagResource', 'ScheduleKeyDeletion'].includes(r.eventName as string);
+
+t.test('property: any format, plain or gzip, any chunking, yields every change in order', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(cloudTrailRecord, { minLength: 1, maxLength: 20 }), format, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 }), async (generated, kind, gzip, rawCuts) => {
+      const records = JSON.parse(JSON.stringify(generated)) as (typeof generated)[number][];
+      const plain = encode(kind, records);
+      const buf = gzip ? gzipSync(plain) : plain;
+      const cuts = rawCuts.map((c) => c % (buf.length + 1));
+      const out = await decode(buf, cuts, { maxRecordBytes: 1 << 20, maxDocumentBytes: 1 << 24 });
+      // The raw prefilter may pass more than changes (the classifier decides), never fewer.
+      t.same((out.records as typeof records).filter(isChange), records.filter(isChange));
+      t.equal(out.records.length + out.skipped, records.length);
+      t.same(out.invalid, []);
+      t.equal(out.error, undefined);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+t.test('property: arbitrary bytes never throw anything but a clean input error', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat(600), { maxLength: 5 }), async (bytes, cuts) => {
+      const out = await decode(Buffer.from(bytes), cuts);
+      t.ok(Array.isArray(out.records));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('property: damaging one line of JSON Lines loses only that line', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(cloudTrailRecord, { minLength: 2, maxLength: 12 }), fc.nat(), fc.nat(), async (generated, which, cutAt) => {
+      const records = JSON.parse(JSON.stringify(generated)) as (typeof generated)[number][];
+      const lines = records.map((r) => JSON.stringify(r));
+      const victim = which % lines.length;
+      const line = lines[victim]!;
+      lines[victim] = line.slice(0, 1 + (cutAt % (line.length - 2)));
+      const out = await decode(Buffer.from(lines.join('\n')));
+      t.same((out.records as typeof records).filter(isChange), records.filter((r, i) => i !== victim && isChange(r)));
+    }),
+    { numRuns: 100 },
+  );
+});
