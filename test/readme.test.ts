@@ -1,0 +1,27 @@
+// The README documents every setting and every metric the code declares, so the docs cannot drift.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SETTINGS } from '../src/config.ts';
+import { METRIC } from '../src/record/instruments.ts';
+
+const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+
+t.test('every setting appears in the configuration table with its variable and default', async (t) => {
+  for (const setting of SETTINGS) {
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`${setting.flag}\``));
+    t.ok(row, `${setting.flag} has a row`);
+    t.match(row, `\`${setting.env}\``);
+    if ('default' in setting && setting.default !== '') t.match(row, `\`${setting.default}\``);
+  }
+});
+
+t.test('every metric appears in the metrics table', async (t) => {
+  for (const name of Object.values(METRIC)) t.ok(readme.includes(`| \`${name}\` |`), name);
+});
+
+t.test('the README states exactly the two commands', async (t) => {
+  t.match(readme, /npm ci && npm run demo/);
+  t.match(readme, /npm run test:all/);
+  t.match(readFileSync(join(import.meta.dirname, '../.ci/run'), 'utf8'), /npm run test:all/);
+});
