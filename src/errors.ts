@@ -9,7 +9,7 @@ export class ConfigError extends Error {
   readonly env: string;
 
   constructor(flag: string, env: string, reason: string) {
-    super(`invalid ${flag} (${env}): ${reason}`);
+    super(flag === env ? `invalid ${env}: ${reason}` : `invalid ${flag} (${env}): ${reason}`);
     this.flag = flag;
     this.env = env;
   }

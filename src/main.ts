@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
+import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -66,21 +67,34 @@ export interface Telemetry {
  * localhost:4318 when nothing was asked, which would only produce export errors.
  */
 function otlpLogProcessors(env: NodeJS.ProcessEnv): LogRecordProcessor[] {
-  const exporters = (env['OTEL_LOGS_EXPORTER'] ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  // The OTel spec reads an empty variable as unset (Helm charts and compose files often set them empty).
+  const setting = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const exporters = (setting('OTEL_LOGS_EXPORTER') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
   for (const name of exporters) {
     if (!['otlp', 'console', 'none'].includes(name)) throw new ConfigError('OTEL_LOGS_EXPORTER', 'OTEL_LOGS_EXPORTER', `expected otlp, console or none, got ${JSON.stringify(name)}`);
   }
-  const endpointSet = env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'] !== undefined || env['OTEL_EXPORTER_OTLP_ENDPOINT'] !== undefined;
+  const endpointSet = setting('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') !== undefined || setting('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined;
   const wantOtlp = exporters.includes('otlp') || (exporters.length === 0 && endpointSet);
   const processors: LogRecordProcessor[] = [];
   if (exporters.includes('console')) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
   if (!wantOtlp || exporters.includes('none')) return processors;
-  const protocolVariable = env['OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'] !== undefined ? 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
-  const protocol = env[protocolVariable] ?? 'http/protobuf';
+  const protocolVariable = setting('OTEL_EXPORTER_OTLP_LOGS_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = setting(protocolVariable) ?? 'http/protobuf';
   if (protocol === 'http/protobuf') processors.push(new BatchLogRecordProcessor({ exporter: new OTLPProtoLogExporter() }));
   else if (protocol === 'http/json') processors.push(new BatchLogRecordProcessor({ exporter: new OTLPJsonLogExporter() }));
-  else throw new ConfigError(protocolVariable, protocolVariable, `expected http/protobuf or http/json (grpc is not bundled), got ${JSON.stringify(protocol)}`);
+  else {
+    const hint = protocol === 'grpc' ? ' (grpc is not bundled; the Collector accepts both on port 4318)' : '';
+    throw new ConfigError(protocolVariable, protocolVariable, `expected http/protobuf or http/json${hint}, got ${JSON.stringify(protocol)}`);
+  }
   return processors;
+}
+
+/** Export failures reach the operator's log; by default the SDK drops them silently. */
+function reportTelemetryErrors(log: PinoLogger): void {
+  setGlobalErrorHandler((error) => log.error({ err: error }, 'OpenTelemetry export failed; log records dropped'));
 }
 
 function buildTelemetry(config: Config, logsFd: number | undefined, env: NodeJS.ProcessEnv): Telemetry {
@@ -167,6 +181,7 @@ function operatorLog(level: Config['logLevel']): PinoLogger {
 
 async function runReplay(paths: readonly string[], config: Config, env: NodeJS.ProcessEnv): Promise<number> {
   const log = operatorLog(config.logLevel);
+  reportTelemetryErrors(log);
   const logsFd = openLogsFile(config.logsFile, false);
   const { telemetry, pipeline, selfMetrics } = wire(config, log, logsFd, env);
   selfMetrics.declareSource('replay');
@@ -185,6 +200,7 @@ async function runReplay(paths: readonly string[], config: Config, env: NodeJS.P
 
 async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   const log = operatorLog(config.logLevel);
+  reportTelemetryErrors(log);
   const logsFd = openLogsFile(config.logsFile, true);
   const { telemetry, pipeline, selfMetrics } = wire(config, log, logsFd, env);
   const status: Record<string, SourceStatus> = {};
