@@ -8,9 +8,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPLogExporter as OTLPProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPLogExporter as OTLPJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -31,7 +29,6 @@ import { declareInstruments } from './record/instruments.ts';
 import { JsonLinesLogExporter } from './record/json-lines-log-exporter.ts';
 import { SelfMetrics } from './record/self-metrics.ts';
 import type { SourceStatus } from './serve/app.ts';
-import { buildApp } from './serve/app.ts';
 import { replayFiles } from './sources/replay-files.ts';
 
 const SERVICE_NAME = 'kms-change-exporter';
@@ -58,6 +55,10 @@ export interface Telemetry {
   readonly prometheus: PrometheusExporter;
   readonly meterProvider: MeterProvider;
   readonly loggerProvider: LoggerProvider;
+  /** Whether any log record processor is configured; without one, log events are not built at all. */
+  readonly logsEnabled: boolean;
+  /** The text exposition, as /metrics serves it. */
+  exposition(): Promise<string>;
   shutdown(): Promise<void>;
 }
 
@@ -66,7 +67,7 @@ export interface Telemetry {
  * OTLP endpoint set. Unlike the SDK's autoconfiguration we do not default to sending to
  * localhost:4318 when nothing was asked, which would only produce export errors.
  */
-function otlpLogProcessors(env: NodeJS.ProcessEnv): LogRecordProcessor[] {
+async function otlpLogProcessors(env: NodeJS.ProcessEnv): Promise<LogRecordProcessor[]> {
   // The OTel spec reads an empty variable as unset (Helm charts and compose files often set them empty).
   const setting = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -83,9 +84,14 @@ function otlpLogProcessors(env: NodeJS.ProcessEnv): LogRecordProcessor[] {
   if (!wantOtlp || exporters.includes('none')) return processors;
   const protocolVariable = setting('OTEL_EXPORTER_OTLP_LOGS_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const protocol = setting(protocolVariable) ?? 'http/protobuf';
-  if (protocol === 'http/protobuf') processors.push(new BatchLogRecordProcessor({ exporter: new OTLPProtoLogExporter() }));
-  else if (protocol === 'http/json') processors.push(new BatchLogRecordProcessor({ exporter: new OTLPJsonLogExporter() }));
-  else {
+  // Loaded only when asked for: each exporter costs start time and memory that replay does not need.
+  if (protocol === 'http/protobuf') {
+    const { OTLPLogExporter } = await import('@opentelemetry/exporter-logs-otlp-proto');
+    processors.push(new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() }));
+  } else if (protocol === 'http/json') {
+    const { OTLPLogExporter } = await import('@opentelemetry/exporter-logs-otlp-http');
+    processors.push(new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() }));
+  } else {
     const hint = protocol === 'grpc' ? ' (grpc is not bundled; the Collector accepts both on port 4318)' : '';
     throw new ConfigError(protocolVariable, protocolVariable, `expected http/protobuf or http/json${hint}, got ${JSON.stringify(protocol)}`);
   }
@@ -97,15 +103,18 @@ function reportTelemetryErrors(log: PinoLogger): void {
   setGlobalErrorHandler((error) => log.error({ err: error }, 'OpenTelemetry export failed; log records dropped'));
 }
 
-function buildTelemetry(config: Config, logsFd: number | undefined, env: NodeJS.ProcessEnv): Telemetry {
+const EXPORTER_OPTIONS = { withoutScopeInfo: true, withoutTargetInfo: true } as const;
+
+async function buildTelemetry(config: Config, logsFd: number | undefined, env: NodeJS.ProcessEnv): Promise<Telemetry> {
   const resource = resourceFromAttributes({ 'service.name': SERVICE_NAME, 'service.version': VERSION }).merge(detectResources({ detectors: [envDetector] }));
-  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
+  const prometheus = new PrometheusExporter({ preventServerStart: true, ...EXPORTER_OPTIONS });
+  const serializer = new PrometheusSerializer(undefined, false, undefined, EXPORTER_OPTIONS.withoutTargetInfo, EXPORTER_OPTIONS.withoutScopeInfo);
   const meterProvider = new MeterProvider({
     resource,
     readers: [prometheus],
     views: [{ instrumentName: '*', aggregationCardinalityLimit: config.seriesLimit }],
   });
-  const processors = otlpLogProcessors(env);
+  const processors = await otlpLogProcessors(env);
   if (logsFd !== undefined) processors.unshift(new SimpleLogRecordProcessor({ exporter: new JsonLinesLogExporter(logsFd) }));
   const loggerProvider = new LoggerProvider({ resource, processors });
   return {
@@ -113,6 +122,11 @@ function buildTelemetry(config: Config, logsFd: number | undefined, env: NodeJS.
     prometheus,
     meterProvider,
     loggerProvider,
+    logsEnabled: processors.length > 0,
+    async exposition() {
+      const { resourceMetrics } = await prometheus.collect();
+      return serializer.serialize(resourceMetrics);
+    },
     async shutdown() {
       await loggerProvider.shutdown();
       await meterProvider.shutdown();
@@ -150,13 +164,13 @@ export interface Wiring {
 }
 
 /** Telemetry and pipeline for a config; exported so tests can run the real wiring with a fixed clock. */
-export function wire(config: Config, log: PinoLogger, logsFd: number | undefined, env: NodeJS.ProcessEnv, now: () => number = Date.now): Wiring {
-  const telemetry = buildTelemetry(config, logsFd, env);
+export async function wire(config: Config, log: PinoLogger, logsFd: number | undefined, env: NodeJS.ProcessEnv, now: () => number = Date.now): Promise<Wiring> {
+  const telemetry = await buildTelemetry(config, logsFd, env);
   const instruments = declareInstruments(telemetry.meterProvider.getMeter(SERVICE_NAME, VERSION));
   const selfMetrics = new SelfMetrics(instruments);
   selfMetrics.buildInfo(VERSION, process.version);
   const changeMetrics = new ChangeMetrics(instruments, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit });
-  const changeLogEvents = new ChangeLogEvents(telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION));
+  const changeLogEvents = new ChangeLogEvents(telemetry.logsEnabled ? telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION) : undefined);
   const pipeline = createPipeline({ changeMetrics, changeLogEvents, selfMetrics, dedupeCapacity: config.dedupeCapacity, onInvalid: invalidRecordLogger(log), now });
   return { telemetry, pipeline, selfMetrics, changeMetrics };
 }
@@ -183,15 +197,12 @@ async function runReplay(paths: readonly string[], config: Config, env: NodeJS.P
   const log = operatorLog(config.logLevel);
   reportTelemetryErrors(log);
   const logsFd = openLogsFile(config.logsFile, false);
-  const { telemetry, pipeline, selfMetrics } = wire(config, log, logsFd, env);
+  const { telemetry, pipeline, selfMetrics } = await wire(config, log, logsFd, env);
   selfMetrics.declareSource('replay');
   const errors: InputError[] = [];
   const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
   for await (const batch of replayFiles(paths, options, (error) => errors.push(error))) pipeline.handleBatch('replay', batch);
-  const app = await buildApp({ version: VERSION, logger: log, metricsHandler: (req, res) => telemetry.prometheus.getMetricsRequestHandler(req, res), sourceStatus: () => ({}) });
-  const response = await app.inject({ method: 'GET', url: '/metrics' });
-  process.stdout.write(response.body);
-  await app.close();
+  process.stdout.write(await telemetry.exposition());
   await telemetry.shutdown();
   if (logsFd !== undefined && logsFd !== 1) closeSync(logsFd);
   for (const error of errors) process.stderr.write(`kms-change-exporter: ${error.message}\n`);
@@ -202,7 +213,8 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   const log = operatorLog(config.logLevel);
   reportTelemetryErrors(log);
   const logsFd = openLogsFile(config.logsFile, true);
-  const { telemetry, pipeline, selfMetrics } = wire(config, log, logsFd, env);
+  const { telemetry, pipeline, selfMetrics } = await wire(config, log, logsFd, env);
+  const { buildApp } = await import('./serve/app.ts');
   const status: Record<string, SourceStatus> = {};
   const abort = new AbortController();
   const running: Promise<void>[] = [];

@@ -10,7 +10,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import type { InvalidRecord, RawRecord, RecordBatch } from '../record-batch.ts';
 import { unpackDocument } from './cloudtrail-document.ts';
-import { mayBeChangeBytes } from './prefilter.ts';
+import { EVENT_NAME_KEY_LENGTH, findEventNameKey, keyNamesCandidate, mayBeChangeBytes } from './prefilter.ts';
 
 export interface RecordStreamOptions {
   /** A record (a line, or one element of an S3 file) larger than this is invalid. */
@@ -41,8 +41,43 @@ const RECORD_PREFIX = Buffer.from('{"eventVersion"', 'latin1');
 const S3_DOCUMENT = /^\{\s*"Records"\s*:\s*\[/;
 const DETECT_BYTES = 64 * 1024;
 
+function startsWithRecordPrefix(buf: Buffer, start: number): boolean {
+  let i = 0;
+  while (i < RECORD_PREFIX.length && buf[start + i] === RECORD_PREFIX[i]) i++;
+  return i === RECORD_PREFIX.length;
+}
+
 function isSpace(byte: number | undefined): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/**
+ * The position of the quote that closes a JSON string whose content starts at `from`,
+ * or -1 if the chunk ends first. `escaped`: the first byte is escaped (a backslash ended
+ * the previous chunk). Jumps quote to quote; a quote preceded by an odd run of
+ * backslashes is content.
+ */
+function skipString(chunk: Buffer, from: number, escaped: boolean): number {
+  let at = from;
+  for (;;) {
+    const quote = chunk.indexOf(QUOTE, at);
+    if (quote === -1) return -1;
+    let k = quote - 1;
+    while (k >= from && chunk[k] === BACKSLASH) k--;
+    let run = quote - 1 - k;
+    if (k < from && escaped) run -= 1;
+    if ((run & 1) === 0) return quote;
+    at = quote + 1;
+  }
+}
+
+/** Whether a string still open at the end of [from, end) leaves the next byte escaped. */
+function endsEscaped(chunk: Buffer, from: number, end: number, escaped: boolean): boolean {
+  let k = end - 1;
+  while (k >= from && chunk[k] === BACKSLASH) k--;
+  let run = end - 1 - k;
+  if (k < from && escaped) run -= 1;
+  return (run & 1) === 1;
 }
 
 /** Collects decoded records; one batch per input chunk keeps memory flat and batches large. */
@@ -69,8 +104,8 @@ class BatchBuilder {
   }
 
   /** One CloudTrail record's bytes: parsed later only if the prefilter cannot rule it out. */
-  recordBytes(buf: Buffer, start: number, end: number): void {
-    if (mayBeChangeBytes(buf, start, end)) this.records.push(buf.toString('utf8', start, end));
+  recordBytes(buf: Buffer, start: number, end: number, candidate = mayBeChangeBytes(buf, start, end)): void {
+    if (candidate) this.records.push(buf.toString('utf8', start, end));
     else this.skipped++;
   }
 
@@ -93,6 +128,8 @@ class LineFramer {
   private carryBytes = 0;
   private oversized = false;
   private line = 0;
+  /** Position of the next `"eventName"` key in the current chunk, or -1. */
+  private key = -1;
   private readonly out: BatchBuilder;
   private readonly options: RecordStreamOptions;
 
@@ -114,12 +151,28 @@ class LineFramer {
       start = newline + 1;
       newline = chunk.indexOf(NEWLINE, start);
     }
+    // The `"eventName"` keys are found by one forward walk over the chunk, in step with the
+    // newlines, so each byte is searched once whatever a line holds.
+    this.key = findEventNameKey(chunk, start);
     while (newline !== -1) {
-      this.handleLine(chunk, start, newline);
+      this.handleLine(chunk, start, newline, true);
       start = newline + 1;
       newline = chunk.indexOf(NEWLINE, start);
     }
     if (start < chunk.length) this.hold(chunk, start, chunk.length);
+  }
+
+  /** Whether line [start, end) has a candidate `"eventName"`; advances the key cursor past the line. */
+  private candidateInLine(chunk: Buffer, start: number, end: number): boolean {
+    let key = this.key;
+    while (key !== -1 && key < start) key = findEventNameKey(chunk, key + 1);
+    let candidate = false;
+    while (key !== -1 && key < end) {
+      if (!candidate && keyNamesCandidate(chunk, key, end)) candidate = true;
+      key = findEventNameKey(chunk, key + EVENT_NAME_KEY_LENGTH);
+    }
+    this.key = key;
+    return candidate;
   }
 
   end(): void {
@@ -152,7 +205,7 @@ class LineFramer {
     this.handleLine(joined, 0, joined.length);
   }
 
-  private handleLine(buf: Buffer, start: number, end: number): void {
+  private handleLine(buf: Buffer, start: number, end: number, inChunk = false): void {
     this.line++;
     while (start < end && isSpace(buf[start])) start++;
     while (end > start && isSpace(buf[end - 1])) end--;
@@ -164,8 +217,8 @@ class LineFramer {
       this.out.invalidRecord({ reason: 'too_large', detail: `line ${this.line}: longer than ${this.options.maxRecordBytes} bytes` });
       return;
     }
-    if (buf[end - 1] === RBRACE && end - start > RECORD_PREFIX.length && buf.compare(RECORD_PREFIX, 0, RECORD_PREFIX.length, start, start + RECORD_PREFIX.length) === 0) {
-      this.out.recordBytes(buf, start, end);
+    if (buf[end - 1] === RBRACE && end - start > RECORD_PREFIX.length && startsWithRecordPrefix(buf, start)) {
+      this.out.recordBytes(buf, start, end, inChunk ? this.candidateInLine(buf, start, end) : mayBeChangeBytes(buf, start, end));
       return;
     }
     this.out.documentText(buf.toString('utf8', start, end), `line ${this.line}`);
@@ -200,20 +253,33 @@ class DocumentFramer {
     const n = chunk.length;
     let valueStart = this.collecting ? 0 : -1;
     let depth = this.depth;
-    let inString = this.inString;
     let escaped = this.escaped;
-    for (let i = 0; i < n; i++) {
-      const b = chunk[i]!;
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (b === BACKSLASH) escaped = true;
-        else if (b === QUOTE) inString = false;
-        continue;
+    let i = 0;
+    if (this.inString) {
+      i = skipString(chunk, 0, escaped);
+      if (i === -1) {
+        this.escaped = endsEscaped(chunk, 0, n, escaped);
+        if (this.collecting) this.hold(chunk, 0, n);
+        return;
       }
+      escaped = false;
+      i++;
+    }
+    for (; i < n; i++) {
+      const b = chunk[i]!;
       if (b === QUOTE) {
         if (depth === 0) this.openGarbage();
-        else if (this.s3 && depth === 2) this.out.invalidRecord({ reason: 'not_an_object', detail: `document ${this.documents}: a Records element is not an object` });
-        inString = true;
+        else if (depth === 2 && this.s3) this.out.invalidRecord({ reason: 'not_an_object', detail: `document ${this.documents}: a Records element is not an object` });
+        // Strings are most of the bytes: jump to the closing quote.
+        const close = skipString(chunk, i + 1, false);
+        if (close === -1) {
+          this.depth = depth;
+          this.inString = true;
+          this.escaped = endsEscaped(chunk, i + 1, n, false);
+          if (this.collecting && valueStart >= 0) this.hold(chunk, valueStart, n);
+          return;
+        }
+        i = close;
       } else if (b === LBRACE || b === LBRACKET) {
         if (depth === 0) {
           this.closeGarbage();
@@ -223,7 +289,7 @@ class DocumentFramer {
             valueStart = i;
             this.collecting = true;
           }
-        } else if (this.s3 && depth === 2) {
+        } else if (depth === 2 && this.s3) {
           valueStart = i;
           this.collecting = true;
         }
@@ -239,9 +305,9 @@ class DocumentFramer {
           valueStart = -1;
         }
         if (depth === 0) this.s3 = false;
-      } else if (depth === 0 && !isSpace(b)) {
-        this.openGarbage();
-      } else if (this.s3 && depth === 2 && !isSpace(b) && b !== 0x2c) {
+      } else if (depth === 0) {
+        if (!isSpace(b)) this.openGarbage();
+      } else if (depth === 2 && this.s3 && !isSpace(b) && b !== 0x2c) {
         // A scalar where a record should be: the scanner passes over it, counted once.
         this.out.invalidRecord({ reason: 'not_an_object', detail: `document ${this.documents}: a Records element is not an object` });
         let j = i;
@@ -250,8 +316,8 @@ class DocumentFramer {
       }
     }
     this.depth = depth;
-    this.inString = inString;
-    this.escaped = escaped;
+    this.inString = false;
+    this.escaped = false;
     if (this.collecting && valueStart >= 0) this.hold(chunk, valueStart, n);
   }
 
@@ -369,9 +435,10 @@ async function* inflateIfGzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buff
   const iterator = input[Symbol.asyncIterator]();
   let first = await iterator.next();
   while (!first.done && first.value.length < 2) {
+    const kept = Buffer.from(first.value);
     const more = await iterator.next();
+    first = { done: false, value: more.done ? kept : Buffer.concat([kept, more.value]) };
     if (more.done) break;
-    first = { done: false, value: Buffer.concat([first.value, more.value]) };
   }
   if (first.done) return;
   const head = first.value;
@@ -384,8 +451,12 @@ async function* inflateIfGzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buff
     yield* all();
     return;
   }
+  // zlib works on its input after we move on, and the reader may reuse its buffer: copy.
+  async function* copies(): AsyncGenerator<Buffer> {
+    for await (const chunk of all()) yield Buffer.from(chunk);
+  }
   const gunzip = createGunzip();
-  const inflated = Readable.from(all()).pipe(gunzip);
+  const inflated = Readable.from(copies(), { highWaterMark: 1 }).pipe(gunzip);
   try {
     for await (const chunk of inflated) yield chunk as Buffer;
   } catch (error) {
@@ -408,7 +479,8 @@ export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options:
   try {
     for await (const chunk of inflateIfGzip(input)) {
       if (framer === undefined) {
-        head.push(chunk);
+        // Kept across reads while the format is undecided, so copied.
+        head.push(Buffer.from(chunk));
         headBytes += chunk.length;
         const joined = Buffer.concat(head, headBytes);
         framer = chooseFramer(joined, false, out, options);

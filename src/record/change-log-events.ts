@@ -71,13 +71,15 @@ export function changeAttributes(change: KmsChange): Attributes {
 }
 
 export class ChangeLogEvents {
-  private readonly logger: Logger;
+  private readonly logger: Logger | undefined;
 
-  constructor(logger: Logger) {
+  /** Without a logger (no log sink configured) no event is built: replay at full speed pays nothing. */
+  constructor(logger: Logger | undefined) {
     this.logger = logger;
   }
 
   emit(change: KmsChange, receivedAt: number): void {
+    if (this.logger === undefined) return;
     const severity = SEVERITY[change.entry.risk];
     this.logger.emit({
       eventName: CHANGE_EVENT_NAME,

@@ -17,7 +17,7 @@ const NOW = Date.parse('2026-11-25T00:00:00Z');
 async function exposition(overrides: Record<string, unknown> = {}, files = [join(ROOT, 'examples/trail.jsonl.gz')]): Promise<string> {
   const config = loadConfig(overrides);
   const log = pino({ level: 'silent' });
-  const { telemetry, pipeline, selfMetrics } = wire(config, log, undefined, {}, () => NOW);
+  const { telemetry, pipeline, selfMetrics } = await wire(config, log, undefined, {}, () => NOW);
   selfMetrics.declareSource('replay');
   const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: 1 << 26 };
   for await (const batch of replayFiles(files, options, (error) => t.fail(error.message))) pipeline.handleBatch('replay', batch);
