@@ -11,6 +11,8 @@ bash scripts/install-test-tools.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 step "install the Node 24 runtime and the locked dependencies"
 npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
+# tap bakes its plugin list into node_modules; a fresh install still has the default (ts-node) one.
+npx tap build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
