@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
-export const SOURCES = ['replay'] as const;
+export const SOURCES = ['poll', 'live-tail', 'firehose', 'replay'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface ListenAddress {
@@ -16,6 +16,17 @@ export interface Config {
   readonly listenAddress: ListenAddress;
   readonly sources: readonly SourceName[];
   readonly replayPaths: readonly string[];
+  readonly logGroups: readonly string[];
+  readonly pollInterval: number;
+  readonly latenessWindow: number;
+  readonly lookback: number;
+  readonly reconcileInterval: number;
+  readonly checkpointFile: string | undefined;
+  readonly awsCallsPerSecond: number;
+  readonly awsMaxAttempts: number;
+  readonly staleAfter: number;
+  readonly firehoseAccessKeyFile: string | undefined;
+  readonly firehoseMaxBodyBytes: number;
   readonly logsFile: string | undefined;
   readonly labelKeyId: boolean;
   readonly labelPrincipal: boolean;
@@ -28,6 +39,21 @@ export interface Config {
 
 /** Which commands take a setting. */
 type Scope = 'serve' | 'pipeline';
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30s", "5m", "1h30m", "500ms" → milliseconds (Prometheus-style durations). */
+const duration = (min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const parts = [...text.trim().matchAll(/(\d+)(ms|s|m|h|d)/g)];
+    const whole = parts.map((p) => p[0]).join('');
+    const ms = parts.reduce((sum, p) => sum + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
+    if (parts.length === 0 || whole !== text.trim() || ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration from ${min}ms to ${max / 3_600_000}h such as 30s, 5m or 1h30m, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 interface Setting<K extends keyof Config> {
   readonly key: K;
@@ -94,7 +120,18 @@ const sources = list.pipe(
 
 export const SETTINGS = [
   { key: 'listenAddress', flag: '--listen-address <host:port>', env: 'KMS_EXPORTER_LISTEN_ADDRESS', scope: 'serve', default: ':9842', description: 'where the HTTP server listens (/metrics, /-/healthy, /-/ready)', parse: listenAddress },
-  { key: 'sources', flag: '--source <names>', env: 'KMS_EXPORTER_SOURCE', scope: 'serve', default: 'replay', description: `comma-separated sources: ${SOURCES.join(', ')}`, parse: sources },
+  { key: 'sources', flag: '--source <names>', env: 'KMS_EXPORTER_SOURCE', scope: 'serve', default: 'poll', description: `comma-separated sources: ${SOURCES.join(', ')}`, parse: sources },
+  { key: 'logGroups', flag: '--log-group <names>', env: 'KMS_EXPORTER_LOG_GROUPS', scope: 'serve', default: '', description: 'comma-separated CloudTrail log group names or ARNs (poll, live-tail; ARNs for cross-account)', parse: list },
+  { key: 'pollInterval', flag: '--poll-interval <duration>', env: 'KMS_EXPORTER_POLL_INTERVAL', scope: 'serve', default: '30s', description: 'time between FilterLogEvents cycles of the poll source', parse: duration(1000, 86_400_000) },
+  { key: 'latenessWindow', flag: '--lateness-window <duration>', env: 'KMS_EXPORTER_LATENESS_WINDOW', scope: 'serve', default: '20m', description: 'how far back each poll re-reads for CloudTrail records that arrive late', parse: duration(0, 86_400_000) },
+  { key: 'lookback', flag: '--lookback <duration>', env: 'KMS_EXPORTER_LOOKBACK', scope: 'serve', default: '1h', description: 'how far back the first poll reads when there is no checkpoint', parse: duration(0, 30 * 86_400_000) },
+  { key: 'reconcileInterval', flag: '--reconcile-interval <duration>', env: 'KMS_EXPORTER_RECONCILE_INTERVAL', scope: 'serve', default: '5m', description: 'with live-tail: time between the reconciling polls that catch what live tail missed', parse: duration(1000, 86_400_000) },
+  { key: 'checkpointFile', flag: '--checkpoint-file <path>', env: 'KMS_EXPORTER_CHECKPOINT_FILE', scope: 'serve', description: 'where poll and live-tail keep their progress and counters, so a restart neither loses nor double-counts', parse: z.string().min(1).optional() },
+  { key: 'awsCallsPerSecond', flag: '--aws-calls-per-second <n>', env: 'KMS_EXPORTER_AWS_CALLS_PER_SECOND', scope: 'serve', default: '2', description: 'most FilterLogEvents calls per second (AWS shares about 5/s per account and region with console searches)', parse: positiveInt(50) },
+  { key: 'awsMaxAttempts', flag: '--aws-max-attempts <n>', env: 'KMS_EXPORTER_AWS_MAX_ATTEMPTS', scope: 'serve', default: '8', description: 'attempts per AWS call, retried with adaptive backoff on throttling and 5xx', parse: positiveInt(20) },
+  { key: 'staleAfter', flag: '--stale-after <duration>', env: 'KMS_EXPORTER_STALE_AFTER', scope: 'serve', default: '5m', description: 'a source that has not succeeded for this long makes /-/ready answer 503', parse: duration(1000, 86_400_000) },
+  { key: 'firehoseAccessKeyFile', flag: '--firehose-access-key-file <path>', env: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', scope: 'serve', description: 'file holding the Firehose access key (or set KMS_EXPORTER_FIREHOSE_ACCESS_KEY; never a flag, to keep it out of ps)', parse: z.string().min(1).optional() },
+  { key: 'firehoseMaxBodyBytes', flag: '--firehose-max-body <size>', env: 'KMS_EXPORTER_FIREHOSE_MAX_BODY', scope: 'serve', default: '64MiB', description: 'largest /firehose request body, after gzip decoding; larger requests get 413', parse: byteSize },
   { key: 'replayPaths', flag: '--replay <paths>', env: 'KMS_EXPORTER_REPLAY', scope: 'serve', default: '', description: 'comma-separated files the replay source reads at start (- for stdin)', parse: list },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
   { key: 'labelKeyId', flag: '--label-key-id [bool]', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
@@ -133,7 +170,7 @@ export function loadConfig(raw: Readonly<Record<string, unknown>>, overrides: Pa
     let input = raw[camel(setting.flag)];
     if (input === undefined && 'default' in setting) input = setting.default;
     if (input === true) input = 'true';
-    if (input === undefined && setting.key !== 'logsFile') continue;
+    if (input === undefined) continue;
     const result = (setting.parse as z.ZodType).safeParse(input);
     if (!result.success) {
       const message = result.error.issues.map((issue) => issue.message).join('; ');

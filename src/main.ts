@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Composition root: the CLI, and the only place that builds OTel providers, AWS clients and the HTTP server.
 
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { Mutex } from 'async-mutex';
 import { Command } from 'commander';
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
@@ -22,13 +24,20 @@ import { ConfigError } from './errors.ts';
 import type { InputError } from './errors.ts';
 import type { Pipeline } from './pipeline.ts';
 import { createPipeline } from './pipeline.ts';
-import type { InvalidRecord } from './record-batch.ts';
+import type { InvalidRecord, RecordBatch } from './record-batch.ts';
 import { ChangeLogEvents } from './record/change-log-events.ts';
 import { ChangeMetrics } from './record/change-metrics.ts';
+import { restoreCounters, snapshotCounters } from './record/counter-snapshot.ts';
 import { declareInstruments } from './record/instruments.ts';
+import type { Instruments } from './record/instruments.ts';
 import { JsonLinesLogExporter } from './record/json-lines-log-exporter.ts';
 import { SelfMetrics } from './record/self-metrics.ts';
 import type { SourceStatus } from './serve/app.ts';
+import { countCalls, paceCalls } from './sources/aws-client-middleware.ts';
+import { AWS_ERROR_KINDS } from './sources/aws-errors.ts';
+import { CHECKPOINT_VERSION, loadCheckpoint, lockCheckpoint, saveCheckpoint } from './sources/checkpoint.ts';
+import { PollSource } from './sources/filter-log-events.ts';
+import { LIVE_TAIL_MAX_LOG_GROUPS, LiveTailSource } from './sources/live-tail.ts';
 import { replayFiles } from './sources/replay-files.ts';
 
 const SERVICE_NAME = 'kms-change-exporter';
@@ -157,6 +166,7 @@ function invalidRecordLogger(log: PinoLogger, perMinute = 20): (source: string, 
 }
 
 export interface Wiring {
+  readonly instruments: Instruments;
   readonly telemetry: Telemetry;
   readonly pipeline: Pipeline;
   readonly selfMetrics: SelfMetrics;
@@ -172,7 +182,7 @@ export async function wire(config: Config, log: PinoLogger, logsFd: number | und
   const changeMetrics = new ChangeMetrics(instruments, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit });
   const changeLogEvents = new ChangeLogEvents(telemetry.logsEnabled ? telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION) : undefined);
   const pipeline = createPipeline({ changeMetrics, changeLogEvents, selfMetrics, dedupeCapacity: config.dedupeCapacity, onInvalid: invalidRecordLogger(log), now });
-  return { telemetry, pipeline, selfMetrics, changeMetrics };
+  return { instruments, telemetry, pipeline, selfMetrics, changeMetrics };
 }
 
 function openLogsFile(path: string | undefined, allowStdout: boolean): number | undefined {
@@ -209,61 +219,202 @@ async function runReplay(paths: readonly string[], config: Config, env: NodeJS.P
   return errors.length > 0 ? 1 : 0;
 }
 
+/** Settings that are valid one by one but not together, checked before anything starts. */
+function checkServeConfig(config: Config): void {
+  const needsGroups = config.sources.includes('poll') || config.sources.includes('live-tail');
+  if (needsGroups && config.logGroups.length === 0) throw new ConfigError('--log-group', 'KMS_EXPORTER_LOG_GROUPS', 'the poll and live-tail sources need at least one log group');
+  if (config.sources.includes('live-tail') && config.logGroups.length > LIVE_TAIL_MAX_LOG_GROUPS) {
+    throw new ConfigError('--log-group', 'KMS_EXPORTER_LOG_GROUPS', `live tail takes at most ${LIVE_TAIL_MAX_LOG_GROUPS} log groups, got ${config.logGroups.length}`);
+  }
+  if (config.sources.includes('replay') && config.replayPaths.length === 0) throw new ConfigError('--replay', 'KMS_EXPORTER_REPLAY', 'the replay source needs at least one path');
+}
+
+/** The CloudWatch Logs client: default credential chain and region, adaptive retries, paced and counted calls. */
+async function buildLogsClient(config: Config, selfMetrics: SelfMetrics, env: NodeJS.ProcessEnv): Promise<CloudWatchLogsClient> {
+  const { CloudWatchLogsClient } = await import('@aws-sdk/client-cloudwatch-logs');
+  // The SDK reads AWS_ENDPOINT_URL(_CLOUDWATCH_LOGS) itself; a local endpoint has no `stream-` host for live tail.
+  const endpointOverride = (env['AWS_ENDPOINT_URL_CLOUDWATCH_LOGS'] ?? env['AWS_ENDPOINT_URL'] ?? '') !== '';
+  const client = new CloudWatchLogsClient({
+    maxAttempts: config.awsMaxAttempts,
+    retryMode: 'adaptive',
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+    ...(endpointOverride ? { disableHostPrefix: true } : {}),
+  });
+  client.middlewareStack.use(countCalls(selfMetrics));
+  client.middlewareStack.use(paceCalls(config.awsCallsPerSecond, new Set(['FilterLogEvents', 'DescribeLogGroups'])));
+  return client;
+}
+
+/** How many CloudTrail eventIDs a checkpoint keeps: enough for the overlap of live tail and the reconciling poll. */
+const CHECKPOINT_EVENT_IDS = 50_000;
+
 async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
+  checkServeConfig(config);
   const log = operatorLog(config.logLevel);
   reportTelemetryErrors(log);
   const logsFd = openLogsFile(config.logsFile, true);
-  const { telemetry, pipeline, selfMetrics } = await wire(config, log, logsFd, env);
+  const { telemetry, pipeline, selfMetrics, changeMetrics, instruments } = await wire(config, log, logsFd, env);
   const { buildApp } = await import('./serve/app.ts');
-  const status: Record<string, SourceStatus> = {};
   const abort = new AbortController();
   const running: Promise<void>[] = [];
-
-  for (const source of config.sources) {
-    selfMetrics.declareSource(source, source === 'replay' ? ['unreadable_input'] : []);
-    if (source === 'replay') {
-      status['replay'] = { ready: false, detail: `reading ${config.replayPaths.length} path(s)` };
-      running.push(
-        (async () => {
-          let failed = 0;
-          const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
-          for await (const batch of replayFiles(config.replayPaths, options, (error) => {
-            failed++;
-            selfMetrics.sourceError('replay', 'unreadable_input');
-            log.error({ source: 'replay' }, error.message);
-          })) {
-            if (abort.signal.aborted) return;
-            pipeline.handleBatch('replay', batch);
-          }
-          status['replay'] = { ready: true, detail: `read ${config.replayPaths.length - failed} of ${config.replayPaths.length} path(s)` };
-          log.info({ source: 'replay' }, 'replay finished; serving its metrics until stopped');
-        })(),
-      );
-    }
-  }
+  const statuses = new Map<string, () => SourceStatus>();
+  // Held while a batch is recorded and checkpointed, so a scrape never sees counts the checkpoint does not have.
+  const commitLock = new Mutex();
 
   const app = await buildApp({
     version: VERSION,
     logger: log,
-    metricsHandler: (req, res) => telemetry.prometheus.getMetricsRequestHandler(req, res),
-    sourceStatus: () => ({ ...status }),
+    metricsHandler: (req, res) => {
+      void commitLock.waitForUnlock().then(() => telemetry.prometheus.getMetricsRequestHandler(req, res));
+    },
+    sourceStatus: () => Object.fromEntries([...statuses].map(([name, status]) => [name, status()])),
   });
   await app.listen({ host: config.listenAddress.host, port: config.listenAddress.port });
 
   let stopping = false;
+  let releaseCheckpoint: (() => Promise<void>) | undefined;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping: draining sources, closing the server, flushing telemetry');
     abort.abort();
     await Promise.allSettled(running);
+    await commitLock.waitForUnlock();
     await app.close();
     await telemetry.shutdown();
+    await releaseCheckpoint?.().catch(() => {});
     if (logsFd !== undefined && logsFd !== 1) closeSync(logsFd);
     process.exit(0);
   };
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
+
+  const pollName = 'poll';
+  const usesAws = config.sources.includes('poll') || config.sources.includes('live-tail');
+  let poll: PollSource | undefined;
+  const checkpointPath = config.checkpointFile;
+
+  const saveState = async (): Promise<void> => {
+    if (checkpointPath === undefined) return;
+    const { resourceMetrics } = await telemetry.prometheus.collect();
+    try {
+      saveCheckpoint(checkpointPath, {
+        version: CHECKPOINT_VERSION,
+        writtenAt: new Date().toISOString(),
+        sources: poll === undefined ? {} : { [pollName]: poll.progress() },
+        cloudTrailEventIds: pipeline.eventIds().slice(-CHECKPOINT_EVENT_IDS),
+        keyState: changeMetrics.keyState(),
+        counters: snapshotCounters(resourceMetrics),
+      });
+    } catch (error) {
+      selfMetrics.sourceError('checkpoint', 'write_failed');
+      log.error({ err: error, path: checkpointPath }, 'cannot write the checkpoint; a restart would re-read from the last good one');
+    }
+  };
+  const deliver = (source: string) => (batch: RecordBatch) =>
+    commitLock.runExclusive(async () => {
+      pipeline.handleBatch(source, batch);
+      await saveState();
+    });
+
+  for (const source of config.sources) selfMetrics.declareSource(source === 'live-tail' ? 'live-tail' : source, source === 'replay' ? ['unreadable_input'] : source === 'firehose' ? [] : [...AWS_ERROR_KINDS]);
+  if (config.sources.includes('live-tail') && !config.sources.includes('poll')) selfMetrics.declareSource(pollName, [...AWS_ERROR_KINDS]);
+
+  if (checkpointPath !== undefined) {
+    statuses.set('checkpoint', () => ({ ready: false, detail: `waiting for the lock on ${checkpointPath}` }));
+    try {
+      releaseCheckpoint = await lockCheckpoint(checkpointPath, (reason) => log.warn({ path: checkpointPath }, reason), abort.signal);
+    } catch (error) {
+      if (abort.signal.aborted) return;
+      throw error;
+    }
+    statuses.delete('checkpoint');
+  }
+
+  if (config.sources.includes('replay')) {
+    let state: SourceStatus = { ready: false, detail: `reading ${config.replayPaths.length} path(s)` };
+    statuses.set('replay', () => state);
+    running.push(
+      (async () => {
+        let failed = 0;
+        const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
+        for await (const batch of replayFiles(config.replayPaths, options, (error) => {
+          failed++;
+          selfMetrics.sourceError('replay', 'unreadable_input');
+          log.error({ source: 'replay' }, error.message);
+        })) {
+          if (abort.signal.aborted) return;
+          pipeline.handleBatch('replay', batch);
+        }
+        state = { ready: true, detail: `read ${config.replayPaths.length - failed} of ${config.replayPaths.length} path(s)` };
+        log.info({ source: 'replay' }, 'replay finished; serving its metrics until stopped');
+      })(),
+    );
+  }
+
+  if (usesAws) {
+    const client = await buildLogsClient(config, selfMetrics, env);
+    const filterPattern = buildFilterPattern();
+    const now = Date.now;
+    const liveTail = config.sources.includes('live-tail');
+    poll = new PollSource({
+      name: pollName,
+      client,
+      logGroups: config.logGroups,
+      filterPattern,
+      interval: liveTail && !config.sources.includes('poll') ? config.reconcileInterval : config.pollInterval,
+      latenessWindow: config.latenessWindow,
+      lookback: config.lookback,
+      now,
+      deliver: deliver(pollName),
+      onError: (kind, logGroup, error) => {
+        selfMetrics.sourceError(pollName, kind);
+        log.warn({ source: pollName, logGroup, error: kind, err: error }, `FilterLogEvents failed (${kind}); retrying next cycle`);
+      },
+    });
+    if (checkpointPath !== undefined) {
+      const loaded = loadCheckpoint(checkpointPath);
+      if (loaded.kind === 'loaded') {
+        restoreCounters(instruments, loaded.checkpoint.counters);
+        changeMetrics.restoreKeyState(loaded.checkpoint.keyState);
+        pipeline.rememberEventIds(loaded.checkpoint.cloudTrailEventIds);
+        poll.restore(loaded.checkpoint.sources[pollName]);
+        log.info({ path: checkpointPath, writtenAt: loaded.checkpoint.writtenAt }, 'resuming from the checkpoint');
+      } else if (loaded.kind === 'corrupt') {
+        const aside = `${checkpointPath}.corrupt-${Date.now()}`;
+        try {
+          renameSync(checkpointPath, aside);
+        } catch {
+          // keep going: the next save replaces it
+        }
+        log.error({ path: checkpointPath, movedTo: aside, reason: loaded.reason }, `the checkpoint is unreadable (${loaded.reason}); starting from the look-back (${config.lookback / 1000}s)`);
+        selfMetrics.sourceError('checkpoint', 'corrupt');
+      } else {
+        log.info({ path: checkpointPath }, `no checkpoint yet; starting from the look-back (${config.lookback / 1000}s)`);
+      }
+    }
+    const pollSource = poll;
+    statuses.set(pollName, () => pollSource.status(config.staleAfter));
+    running.push(pollSource.run(abort.signal));
+    if (liveTail) {
+      const tail = new LiveTailSource({
+        name: 'live-tail',
+        client,
+        logGroups: config.logGroups,
+        filterPattern,
+        now,
+        deliver: deliver('live-tail'),
+        onError: (kind, error) => {
+          selfMetrics.sourceError('live-tail', kind);
+          log.warn({ source: 'live-tail', error: kind, err: error }, kind === 'session_ended' ? 'live tail session ended; reconnecting' : `live tail failed (${kind}); reconnecting`);
+        },
+        onSampled: () => selfMetrics.sourceError('live-tail', 'sampled'),
+      });
+      statuses.set('live-tail', () => tail.status());
+      running.push(tail.run(abort.signal));
+    }
+  }
+  if (config.sources.includes('firehose')) throw new ConfigError('--source', 'KMS_EXPORTER_SOURCE', 'the firehose source is not available in this version');
 }
 
 export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
