@@ -189,6 +189,7 @@ t.test('filter-pattern prints the pattern; iam-policy prints least privilege for
       [['logs:FilterLogEvents'], ['arn:aws:logs:us-east-1:111122223333:log-group:org-trail', 'arn:aws:logs:us-east-1:111122223333:log-group:org-trail:*']],
       [['logs:StartLiveTail'], ['arn:aws:logs:us-east-1:111122223333:log-group:org-trail', 'arn:aws:logs:us-east-1:111122223333:log-group:org-trail:*']],
       [['logs:StopLiveTail'], '*'],
+      [['logs:DescribeLogGroups'], ['arn:aws:logs:us-east-1:111122223333:log-group:*']],
     ],
   );
 });

@@ -34,8 +34,8 @@ export function logGroupArn(group: string, region: string, account: string): str
 
 /**
  * poll needs FilterLogEvents on each log group; live-tail needs StartLiveTail on each
- * log group and StopLiveTail (which takes no resource), plus FilterLogEvents for the
- * reconciling poll. firehose and replay call no AWS API: Firehose pushes to us, with a
+ * log group, StopLiveTail (which takes no resource), DescribeLogGroups when groups are
+ * named without an ARN, plus FilterLogEvents for the reconciling poll. firehose and replay call no AWS API: Firehose pushes to us, with a
  * role of its own that CloudWatch Logs assumes.
  */
 export function buildIamPolicy(request: IamPolicyRequest): IamPolicy {
@@ -50,6 +50,11 @@ export function buildIamPolicy(request: IamPolicyRequest): IamPolicy {
   if (request.sources.includes('live-tail')) {
     statements.push({ Sid: 'LiveTailCloudTrailLogGroups', Effect: 'Allow', Action: ['logs:StartLiveTail'], Resource: resources });
     statements.push({ Sid: 'StopOwnLiveTailSessions', Effect: 'Allow', Action: ['logs:StopLiveTail'], Resource: '*' });
+    // StartLiveTail takes ARNs only: log groups given by name are looked up once at start.
+    const named = groups.filter((group) => !LOG_GROUP_ARN.test(group));
+    if (named.length > 0) {
+      statements.push({ Sid: 'ResolveLogGroupArns', Effect: 'Allow', Action: ['logs:DescribeLogGroups'], Resource: [`arn:${request.region === '*' ? 'aws' : partitionOf(request.region)}:logs:${request.region}:${request.account}:log-group:*`] });
+    }
   }
   return { Version: '2012-10-17', Statement: statements };
 }
