@@ -278,7 +278,9 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping: draining sources, closing the server, flushing telemetry');
     abort.abort();
-    await Promise.allSettled(running);
+    // A source blocked on a read (replay of an open stdin) must not hold the stop hostage.
+    if (config.replayPaths.includes('-')) process.stdin.destroy();
+    await Promise.race([Promise.allSettled(running), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await commitLock.waitForUnlock();
     await app.close();
     await telemetry.shutdown();
@@ -339,6 +341,7 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
         let failed = 0;
         const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
         for await (const batch of replayFiles(config.replayPaths, options, (error) => {
+          if (abort.signal.aborted) return;
           failed++;
           selfMetrics.sourceError('replay', 'unreadable_input');
           log.error({ source: 'replay' }, error.message);
