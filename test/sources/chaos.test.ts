@@ -67,6 +67,8 @@ t.test('faults throughout, three restarts (two of them kill -9), late events and
   for (const restart of restarts) {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, restart.at - Date.now())));
     if (!sessionEnded && restart.how === 'kill -9') {
+      // Under load the restarted service may still be opening its session: wait for it.
+      await eventually(async () => server.api.liveTailSessions().some((session) => !session.ended), 15_000, 50);
       sessionEnded = server.api.endLiveTailSessions('timeout') > 0;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }

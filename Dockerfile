@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# kms-change-exporter image: compiled with the dev dependencies, run with the production ones only, as a non-root user.
+#
+#   docker build -t kms-change-exporter .
+#   docker run --rm -p 9842:9842 -e AWS_REGION=eu-west-1 -e KMS_EXPORTER_LOG_GROUPS=my-trail kms-change-exporter
+#
+# Not built in this repository's CI (its machines have no container engine); the Helm
+# chart in helm/ runs this image.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# --- build: TypeScript -> dist/ ------------------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+# --- runtime: production dependencies and the compiled service ----------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No production dependency needs an install script; skipping them keeps the install inert.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist/src ./dist/src
+COPY LICENSE ./
+
+# uid 1000 is the base image's `node` user; numeric so Kubernetes can verify runAsNonRoot.
+USER 1000:1000
+EXPOSE 9842
+# Node has fetch built in (the slim image has no curl). Follows KMS_EXPORTER_LISTEN_ADDRESS's port.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "const a = process.env.KMS_EXPORTER_LISTEN_ADDRESS || ':9842'; fetch(`http://127.0.0.1:${a.slice(a.lastIndexOf(':') + 1)}/-/healthy`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/src/main.js"]
+CMD ["serve"]

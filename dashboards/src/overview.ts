@@ -1,0 +1,249 @@
+// The overview dashboard: every KMS configuration change over time by event, risk, account and region; failed attempts; who; keys pending deletion.
+
+import type { Dashboard } from './grafana-model.ts';
+import { dashboard } from './dashboard.ts';
+import { barGauge, colorOverrides, sized, stat, table, thresholds, timeseries } from './panels.ts';
+import { BY, KMS_SERIES_NAMES, METRIC, RANGE, STEP, counted, daysUntilDeletion, deletionDateMs, orZero, series } from './promql.ts';
+import { datasourceVariable, labelVariable } from './variables.ts';
+
+export const OVERVIEW_UID = 'kms-change-overview';
+
+const changes = (...matchers: string[]): string => series(METRIC.changes, BY.job, BY.account, BY.region, ...matchers);
+const failures = (...matchers: string[]): string => series(METRIC.failures, BY.job, BY.account, BY.region, ...matchers);
+const pending = series(METRIC.pendingDeletion, BY.job, BY.account, BY.region);
+
+/** The catalog's risk levels in the alert severities' colours (high pages, medium tickets). */
+const RISK_COLORS = { high: 'red', medium: 'orange', low: 'blue' } as const;
+
+/** KmsKeyDeletionImminent fires below 3 days (a TUNE setting of the rules). */
+export const DAYS_LEFT_THRESHOLDS = thresholds('red', [
+  [3, 'orange'],
+  [7, 'green'],
+]);
+
+const CHANGE_COUNT_NOTE =
+  'Counted per series so that a change creating a new series counts (increase() would show 0 for it): see dashboards/README.md.';
+
+export function overviewDashboard(): Dashboard {
+  return dashboard({
+    uid: OVERVIEW_UID,
+    title: 'KMS configuration changes / Overview',
+    description:
+      'Every AWS KMS configuration change kms-change-exporter saw in CloudTrail (rule KMS-007): over time by event, risk, account and region; failed attempts; principal types; keys pending deletion.',
+    tags: ['aws', 'kms', 'security'],
+    from: 'now-24h',
+    refresh: '1m',
+    variables: [
+      datasourceVariable,
+      labelVariable('job', 'Job', 'The scrape job(s) of kms-change-exporter.', METRIC.buildInfo),
+      labelVariable('aws_account_id', 'AWS account', 'The account the change was made in (CloudTrail recipientAccountId).', `{${KMS_SERIES_NAMES}, ${BY.job}}`),
+      labelVariable('aws_region', 'AWS region', 'The region of the KMS API call.', `{${KMS_SERIES_NAMES}, ${BY.job}, ${BY.account}}`),
+    ],
+    rows: [
+      {
+        title: 'Summary',
+        panels: [
+          sized(stat('Changes', { description: `Successful KMS configuration changes in the time range. ${CHANGE_COUNT_NOTE}`, queries: [{ expr: orZero(`sum(${counted(changes(), RANGE)})`) }], unit: 'none', decimals: 0 }), 4, 4),
+          sized(
+            stat('High-risk changes', {
+              description: 'ScheduleKeyDeletion, DisableKey, PutKeyPolicy, DeleteImportedKeyMaterial, custom key store delete/disconnect, DeleteKey, DeleteExpiredKeyMaterial: the changes KmsHighRiskChange pages for.',
+              queries: [{ expr: orZero(`sum(${counted(changes('risk="high"'), RANGE)})`) }],
+              unit: 'none',
+              decimals: 0,
+              thresholds: thresholds('green', [[1, 'red']]),
+            }),
+            4,
+            4,
+          ),
+          sized(
+            stat('Failed attempts', {
+              description: 'KMS configuration calls that failed: the CloudTrail record has an errorCode, such as AccessDenied. Someone tried.',
+              queries: [{ expr: orZero(`sum(${counted(failures(), RANGE)})`) }],
+              unit: 'none',
+              decimals: 0,
+              thresholds: thresholds('green', [[1, 'orange']]),
+            }),
+            4,
+            4,
+          ),
+          sized(
+            stat('Accounts with changes', {
+              description: 'AWS accounts in which at least one KMS configuration change succeeded in the time range.',
+              queries: [{ expr: orZero(`count(sum by (aws_account_id) (${counted(changes(), RANGE)}) > 0)`) }],
+              unit: 'none',
+              decimals: 0,
+            }),
+            4,
+            4,
+          ),
+          sized(
+            stat('Keys pending deletion', {
+              description: 'Keys scheduled for deletion (ScheduleKeyDeletion) and neither cancelled nor deleted yet, now.',
+              queries: [{ expr: orZero(`count(max by (aws_account_id, aws_region, key_id) (${pending}))`) }],
+              unit: 'none',
+              decimals: 0,
+              thresholds: thresholds('green', [[1, 'orange']]),
+            }),
+            4,
+            4,
+          ),
+          sized(
+            stat('Soonest deletion', {
+              description: 'Days until the first pending key deletion. KmsKeyDeletionImminent pages below 3 days.',
+              queries: [{ expr: `min(${daysUntilDeletion(pending)})` }],
+              unit: 'd',
+              decimals: 1,
+              noValue: 'none scheduled',
+              thresholds: DAYS_LEFT_THRESHOLDS,
+            }),
+            4,
+            4,
+          ),
+        ],
+      },
+      {
+        title: 'Changes over time',
+        panels: [
+          sized(
+            timeseries('Changes by event', {
+              description: `Successful changes per interval, stacked by CloudTrail event name. ${CHANGE_COUNT_NOTE}`,
+              queries: [{ expr: `sum by (event_name) (${counted(changes(), STEP)})`, legend: '{{event_name}}' }],
+              unit: 'none',
+              bars: true,
+              decimals: 0,
+              legendCalcs: ['sum'],
+            }),
+            12,
+            9,
+          ),
+          sized(
+            timeseries('Changes by risk', {
+              description: 'Successful changes per interval by the catalog risk level: high pages (critical), medium tickets (warning), low informs (info).',
+              queries: [{ expr: `sum by (risk) (${counted(changes(), STEP)})`, legend: '{{risk}}' }],
+              unit: 'none',
+              bars: true,
+              decimals: 0,
+              overrides: colorOverrides(RISK_COLORS),
+              legendCalcs: ['sum'],
+            }),
+            12,
+            9,
+          ),
+          sized(
+            timeseries('Changes by account', {
+              description: 'Successful changes per interval by AWS account (recipientAccountId).',
+              queries: [{ expr: `sum by (aws_account_id) (${counted(changes(), STEP)})`, legend: '{{aws_account_id}}' }],
+              unit: 'none',
+              bars: true,
+              decimals: 0,
+              legendCalcs: ['sum'],
+            }),
+            12,
+            9,
+          ),
+          sized(
+            timeseries('Changes by region', {
+              description: 'Successful changes per interval by AWS region.',
+              queries: [{ expr: `sum by (aws_region) (${counted(changes(), STEP)})`, legend: '{{aws_region}}' }],
+              unit: 'none',
+              bars: true,
+              decimals: 0,
+              legendCalcs: ['sum'],
+            }),
+            12,
+            9,
+          ),
+        ],
+      },
+      {
+        title: 'Failed attempts',
+        panels: [
+          sized(
+            timeseries('Failed attempts by error code', {
+              description: 'Failed KMS configuration calls per interval by error code and event. A burst from one principal type raises KmsChangeFailureBurst.',
+              queries: [{ expr: `sum by (error_code, event_name) (${counted(failures(), STEP)})`, legend: '{{error_code}} {{event_name}}' }],
+              unit: 'none',
+              bars: true,
+              decimals: 0,
+              legendCalcs: ['sum'],
+            }),
+            12,
+            9,
+          ),
+          sized(
+            table('Failed attempts in the time range', {
+              description: 'Who tried what, where, and what AWS answered.',
+              queries: [{ expr: `sum by (aws_account_id, aws_region, principal_type, event_name, error_code) (${counted(failures(), RANGE)}) > 0` }],
+              columns: ['aws_account_id', 'aws_region', 'principal_type', 'event_name', 'error_code'],
+              values: [{ header: 'Attempts', unit: 'none', decimals: 0 }],
+              sortBy: { header: 'Attempts', desc: true },
+              noValue: 'No failed attempts',
+              footerSum: true,
+            }),
+            12,
+            9,
+          ),
+        ],
+      },
+      {
+        title: 'Who and what',
+        panels: [
+          sized(
+            barGauge('Changes by principal type', {
+              description: 'The top 10 CloudTrail identity types (AssumedRole, IAMUser, Root, AWSService...) by successful changes in the time range.',
+              queries: [{ expr: `topk(10, sum by (principal_type) (${counted(changes(), RANGE)}) > 0)`, legend: '{{principal_type}}' }],
+              unit: 'none',
+              noValue: 'No changes',
+            }),
+            6,
+            9,
+          ),
+          sized(
+            barGauge('Failed attempts by principal type', {
+              description: 'The top 10 identity types by failed attempts in the time range.',
+              queries: [{ expr: `topk(10, sum by (principal_type) (${counted(failures(), RANGE)}) > 0)`, legend: '{{principal_type}}' }],
+              unit: 'none',
+              noValue: 'No failed attempts',
+            }),
+            6,
+            9,
+          ),
+          sized(
+            table('Changes in the time range', {
+              description: 'Every kind of successful change in the time range, with where and by what type of principal. Key and principal detail: the "Keys and principals" dashboard.',
+              queries: [{ expr: `sum by (aws_account_id, aws_region, event_name, risk, principal_type) (${counted(changes(), RANGE)}) > 0` }],
+              columns: ['aws_account_id', 'aws_region', 'event_name', 'risk', 'principal_type'],
+              values: [{ header: 'Changes', unit: 'none', decimals: 0 }],
+              sortBy: { header: 'Changes', desc: true },
+              noValue: 'No changes',
+              footerSum: true,
+            }),
+            12,
+            9,
+          ),
+        ],
+      },
+      {
+        title: 'Keys pending deletion',
+        panels: [
+          sized(
+            table('Keys pending deletion', {
+              description:
+                'Keys scheduled for deletion and not cancelled, soonest first. A deletion can be cancelled (CancelKeyDeletion) until its date; afterwards the key and everything it encrypted are gone.',
+              queries: [{ expr: daysUntilDeletion(pending) }, { expr: deletionDateMs(pending) }],
+              columns: ['aws_account_id', 'aws_region', 'key_id'],
+              values: [
+                { header: 'Days left', unit: 'none', decimals: 1, thresholds: DAYS_LEFT_THRESHOLDS },
+                { header: 'Deletion date', unit: 'dateTimeAsIso' },
+              ],
+              sortBy: { header: 'Days left', desc: false },
+              noValue: 'No key is pending deletion',
+            }),
+            24,
+            8,
+          ),
+        ],
+      },
+    ],
+  });
+}
