@@ -39,6 +39,7 @@ import { CHECKPOINT_VERSION, loadCheckpoint, lockCheckpoint, saveCheckpoint } fr
 import { PollSource } from './sources/filter-log-events.ts';
 import { LIVE_TAIL_MAX_LOG_GROUPS, LiveTailSource } from './sources/live-tail.ts';
 import { replayFiles } from './sources/replay-files.ts';
+import { FIREHOSE_REQUEST_ERRORS, firehoseRoute } from './serve/firehose-route.ts';
 
 const SERVICE_NAME = 'kms-change-exporter';
 
@@ -200,7 +201,9 @@ function openLogsFile(path: string | undefined, allowStdout: boolean): number | 
 
 function operatorLog(level: Config['logLevel']): PinoLogger {
   // stderr: stdout carries the exposition (replay) or the log events (--logs -).
-  return pino({ level, base: { service: SERVICE_NAME } }, pino.destination({ dest: 2, sync: true }));
+  // The Firehose access key must never reach a log line, whatever logs a request.
+  const redact = ['req.headers["x-amz-firehose-access-key"]', 'headers["x-amz-firehose-access-key"]'];
+  return pino({ level, base: { service: SERVICE_NAME }, redact }, pino.destination({ dest: 2, sync: true }));
 }
 
 async function runReplay(paths: readonly string[], config: Config, env: NodeJS.ProcessEnv): Promise<number> {
@@ -261,16 +264,8 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   // Held while a batch is recorded and checkpointed, so a scrape never sees counts the checkpoint does not have.
   const commitLock = new Mutex();
 
-  const app = await buildApp({
-    version: VERSION,
-    logger: log,
-    metricsHandler: (req, res) => {
-      void commitLock.waitForUnlock().then(() => telemetry.prometheus.getMetricsRequestHandler(req, res));
-    },
-    sourceStatus: () => Object.fromEntries([...statuses].map(([name, status]) => [name, status()])),
-  });
-  await app.listen({ host: config.listenAddress.host, port: config.listenAddress.port });
 
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let stopping = false;
   let releaseCheckpoint: (() => Promise<void>) | undefined;
   const stop = async (signal: string): Promise<void> => {
@@ -282,7 +277,7 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
     if (config.replayPaths.includes('-')) process.stdin.destroy();
     await Promise.race([Promise.allSettled(running), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await commitLock.waitForUnlock();
-    await app.close();
+    await app?.close();
     await telemetry.shutdown();
     await releaseCheckpoint?.().catch(() => {});
     if (logsFd !== undefined && logsFd !== 1) closeSync(logsFd);
@@ -313,13 +308,47 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
       log.error({ err: error, path: checkpointPath }, 'cannot write the checkpoint; a restart would re-read from the last good one');
     }
   };
-  const deliver = (source: string) => (batch: RecordBatch) =>
-    commitLock.runExclusive(async () => {
+  // Pushed batches (Firehose) can arrive before the checkpoint is restored: they wait for it.
+  let markStarted = (): void => {};
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve;
+  });
+  const deliver = (source: string) => async (batch: RecordBatch) => {
+    await started;
+    await commitLock.runExclusive(async () => {
       pipeline.handleBatch(source, batch);
       await saveState();
     });
+  };
 
-  for (const source of config.sources) selfMetrics.declareSource(source === 'live-tail' ? 'live-tail' : source, source === 'replay' ? ['unreadable_input'] : source === 'firehose' ? [] : [...AWS_ERROR_KINDS]);
+  const firehoseKey = config.sources.includes('firehose') ? readFirehoseAccessKey(config, env) : undefined;
+  if (firehoseKey !== undefined) statuses.set('firehose', () => ({ ready: true, detail: 'accepting deliveries on POST /firehose' }));
+  app = await buildApp({
+    version: VERSION,
+    logger: log,
+    metricsHandler: (req, res) => {
+      void commitLock.waitForUnlock().then(() => telemetry.prometheus.getMetricsRequestHandler(req, res));
+    },
+    sourceStatus: () => Object.fromEntries([...statuses].map(([name, status]) => [name, status()])),
+    plugins:
+      firehoseKey === undefined
+        ? []
+        : [
+            firehoseRoute({
+              accessKey: firehoseKey,
+              maxBodyBytes: config.firehoseMaxBodyBytes,
+              deliver: deliver('firehose'),
+              onRequestError: (kind, detail) => {
+                selfMetrics.sourceError('firehose', kind);
+                if (kind !== 'retried_request') log.warn({ source: 'firehose', error: kind }, `firehose request refused: ${detail}`);
+              },
+            }),
+          ],
+  });
+  await app.listen({ host: config.listenAddress.host, port: config.listenAddress.port });
+
+  const errorKinds = { replay: ['unreadable_input'], firehose: [...FIREHOSE_REQUEST_ERRORS], poll: [...AWS_ERROR_KINDS], 'live-tail': [...AWS_ERROR_KINDS, 'sampled'] } as const;
+  for (const source of config.sources) selfMetrics.declareSource(source, errorKinds[source]);
   if (config.sources.includes('live-tail') && !config.sources.includes('poll')) selfMetrics.declareSource(pollName, [...AWS_ERROR_KINDS]);
 
   if (checkpointPath !== undefined) {
@@ -417,7 +446,22 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
       running.push(tail.run(abort.signal));
     }
   }
-  if (config.sources.includes('firehose')) throw new ConfigError('--source', 'KMS_EXPORTER_SOURCE', 'the firehose source is not available in this version');
+  markStarted();
+}
+
+/** The Firehose access key, from KMS_EXPORTER_FIREHOSE_ACCESS_KEY or the file named by --firehose-access-key-file. */
+function readFirehoseAccessKey(config: Config, env: NodeJS.ProcessEnv): string {
+  let key = env['KMS_EXPORTER_FIREHOSE_ACCESS_KEY'];
+  if ((key === undefined || key === '') && config.firehoseAccessKeyFile !== undefined) {
+    try {
+      key = readFileSync(config.firehoseAccessKeyFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError('--firehose-access-key-file', 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', `cannot read ${config.firehoseAccessKeyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  if (key === undefined || key === '') throw new ConfigError('--firehose-access-key-file', 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', 'the firehose source needs an access key: set KMS_EXPORTER_FIREHOSE_ACCESS_KEY or name a file');
+  if (Buffer.byteLength(key) > 4096) throw new ConfigError('--firehose-access-key-file', 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', 'the access key is longer than Firehose\'s 4096 bytes');
+  return key;
 }
 
 export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
