@@ -1,18 +1,13 @@
 // PromQL building blocks of the dashboards: label matchers bound to the dashboard variables, and change counts that see a brand-new series.
 
+import { METRIC as EXPORTED } from '../../src/record/instruments.ts';
+
+// The exporter's own declaration of its metric names: a rename there breaks the dashboards' build, not a panel.
 export const METRIC = {
-  changes: 'kms_config_changes_total',
-  failures: 'kms_config_change_failures_total',
-  pendingDeletion: 'kms_key_pending_deletion_timestamp_seconds',
-  records: 'kms_exporter_records_total',
-  invalidRecords: 'kms_exporter_invalid_records_total',
-  eventDelayBucket: 'kms_exporter_event_delay_seconds_bucket',
-  eventDelaySum: 'kms_exporter_event_delay_seconds_sum',
-  eventDelayCount: 'kms_exporter_event_delay_seconds_count',
-  lastEvent: 'kms_exporter_last_event_timestamp_seconds',
-  sourceErrors: 'kms_exporter_source_errors_total',
-  awsRequests: 'kms_exporter_aws_requests_total',
-  buildInfo: 'kms_exporter_build_info',
+  ...EXPORTED,
+  eventDelayBucket: `${EXPORTED.eventDelay}_bucket`,
+  eventDelaySum: `${EXPORTED.eventDelay}_sum`,
+  eventDelayCount: `${EXPORTED.eventDelay}_count`,
   up: 'up',
 } as const;
 
