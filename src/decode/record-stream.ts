@@ -122,11 +122,55 @@ class BatchBuilder {
   }
 }
 
+/**
+ * A value split across reads: copies of its earlier pieces (the caller may reuse its
+ * chunk once it returns), dropped but remembered as too large once past the limit.
+ */
+class PartialValue {
+  private parts: Buffer[] = [];
+  private bytes = 0;
+  private overLimit = false;
+
+  get pending(): boolean {
+    return this.bytes > 0 || this.overLimit;
+  }
+
+  hold(chunk: Buffer, start: number, end: number, limit: number): void {
+    if (this.overLimit) return;
+    if (this.bytes + (end - start) > limit) {
+      this.reset();
+      this.overLimit = true;
+      return;
+    }
+    this.parts.push(Buffer.from(chunk.subarray(start, end)));
+    this.bytes += end - start;
+  }
+
+  /** The whole value, ending with [start, end) of `chunk`; undefined when it went over the limit. Starts afresh. */
+  finish(chunk: Buffer, start: number, end: number, limit: number): { readonly buf: Buffer; readonly start: number; readonly end: number } | undefined {
+    const over = this.overLimit || this.bytes + (end - start) > limit;
+    let whole: { buf: Buffer; start: number; end: number } | undefined;
+    if (!over) {
+      if (this.parts.length === 0) whole = { buf: chunk, start, end };
+      else {
+        const buf = Buffer.concat([...this.parts, chunk.subarray(start, end)], this.bytes + (end - start));
+        whole = { buf, start: 0, end: buf.length };
+      }
+    }
+    this.reset();
+    return whole;
+  }
+
+  reset(): void {
+    this.parts = [];
+    this.bytes = 0;
+    this.overLimit = false;
+  }
+}
+
 /** JSON Lines: one record or document per line. */
 class LineFramer {
-  private carry: Buffer[] = [];
-  private carryBytes = 0;
-  private oversized = false;
+  private readonly carry = new PartialValue();
   private line = 0;
   /** Position of the next `"eventName"` key in the current chunk, or -1. */
   private key = -1;
@@ -141,13 +185,12 @@ class LineFramer {
   push(chunk: Buffer): void {
     let start = 0;
     let newline = chunk.indexOf(NEWLINE);
-    if (this.carryBytes > 0 || this.oversized) {
+    if (this.carry.pending) {
       if (newline === -1) {
-        this.hold(chunk, 0, chunk.length);
+        this.carry.hold(chunk, 0, chunk.length, this.options.maxRecordBytes);
         return;
       }
-      this.hold(chunk, 0, newline);
-      this.finishCarried();
+      this.finishCarried(chunk, 0, newline);
       start = newline + 1;
       newline = chunk.indexOf(NEWLINE, start);
     }
@@ -159,7 +202,7 @@ class LineFramer {
       start = newline + 1;
       newline = chunk.indexOf(NEWLINE, start);
     }
-    if (start < chunk.length) this.hold(chunk, start, chunk.length);
+    if (start < chunk.length) this.carry.hold(chunk, start, chunk.length, this.options.maxRecordBytes);
   }
 
   /** Whether line [start, end) has a candidate `"eventName"`; advances the key cursor past the line. */
@@ -176,33 +219,18 @@ class LineFramer {
   }
 
   end(): void {
-    if (this.carryBytes > 0 || this.oversized) this.finishCarried();
+    if (this.carry.pending) this.finishCarried(Buffer.alloc(0), 0, 0);
   }
 
-  private hold(chunk: Buffer, start: number, end: number): void {
-    if (this.oversized) return;
-    if (this.carryBytes + (end - start) > this.options.maxRecordBytes) {
-      this.oversized = true;
-      this.carry = [];
-      this.carryBytes = 0;
-      return;
-    }
-    // Copy: the caller's chunk may be reused once we return.
-    this.carry.push(Buffer.from(chunk.subarray(start, end)));
-    this.carryBytes += end - start;
-  }
-
-  private finishCarried(): void {
-    if (this.oversized) {
+  /** The line begun in earlier chunks, ending with [start, end) of this one. */
+  private finishCarried(chunk: Buffer, start: number, end: number): void {
+    const whole = this.carry.finish(chunk, start, end, this.options.maxRecordBytes);
+    if (whole === undefined) {
       this.line++;
       this.out.invalidRecord({ reason: 'too_large', detail: `line ${this.line}: longer than ${this.options.maxRecordBytes} bytes` });
-      this.oversized = false;
       return;
     }
-    const joined = Buffer.concat(this.carry, this.carryBytes);
-    this.carry = [];
-    this.carryBytes = 0;
-    this.handleLine(joined, 0, joined.length);
+    this.handleLine(whole.buf, whole.start, whole.end);
   }
 
   private handleLine(buf: Buffer, start: number, end: number, inChunk = false): void {
@@ -234,11 +262,9 @@ class DocumentFramer {
   private inString = false;
   private escaped = false;
   private s3 = false;
-  /** Bytes of the value being assembled, from earlier chunks. */
-  private parts: Buffer[] = [];
-  private partBytes = 0;
+  /** The value being assembled, from earlier chunks. */
+  private readonly partial = new PartialValue();
   private collecting = false;
-  private tooLarge = false;
   private garbage = false;
   private documents = 0;
   private readonly out: BatchBuilder;
@@ -326,8 +352,7 @@ class DocumentFramer {
     if (this.depth > 0 || this.inString) {
       this.out.invalidRecord({ reason: 'truncated', detail: `document ${this.documents}: input ended inside a JSON value` });
     }
-    this.parts = [];
-    this.partBytes = 0;
+    this.partial.reset();
     this.collecting = false;
   }
 
@@ -336,36 +361,18 @@ class DocumentFramer {
   }
 
   private hold(chunk: Buffer, start: number, end: number): void {
-    if (this.tooLarge) return;
-    if (this.partBytes + (end - start) > this.limit()) {
-      this.tooLarge = true;
-      this.parts = [];
-      this.partBytes = 0;
-      return;
-    }
-    this.parts.push(Buffer.from(chunk.subarray(start, end)));
-    this.partBytes += end - start;
+    this.partial.hold(chunk, start, end, this.limit());
   }
 
   private finishValue(chunk: Buffer, start: number, end: number): void {
     this.collecting = false;
-    const oversized = this.tooLarge || this.partBytes + (end - start) > this.limit();
-    this.tooLarge = false;
-    let buf = chunk;
-    if (!oversized && this.parts.length > 0) {
-      this.parts.push(chunk.subarray(start, end));
-      buf = Buffer.concat(this.parts, this.partBytes + (end - start));
-      start = 0;
-      end = buf.length;
-    }
-    this.parts = [];
-    this.partBytes = 0;
-    if (oversized) {
+    const whole = this.partial.finish(chunk, start, end, this.limit());
+    if (whole === undefined) {
       this.out.invalidRecord({ reason: 'too_large', detail: `document ${this.documents}: a value larger than ${this.limit()} bytes` });
     } else if (this.s3) {
-      this.out.recordBytes(buf, start, end);
+      this.out.recordBytes(whole.buf, whole.start, whole.end);
     } else {
-      this.out.documentText(buf.toString('utf8', start, end), `document ${this.documents}`);
+      this.out.documentText(whole.buf.toString('utf8', whole.start, whole.end), `document ${this.documents}`);
     }
   }
 
