@@ -115,3 +115,11 @@ t.test('property: the classifier is total over arbitrary JSON', async (t) => {
   );
   t.pass('no input threw');
 });
+
+t.test('an unknown eventVersion is still read: the fields we use have been stable since 1.0', async (t) => {
+  const record = JSON.parse(readFileSync(join(DIR, 'DisableKey.json'), 'utf8')) as Record<string, unknown>;
+  for (const version of ['1.02', '1.11', '2.0', 'future']) {
+    const result = classifyRecord({ ...record, eventVersion: version });
+    t.equal(result.kind === 'change' ? result.change.entry.eventName : result.kind, 'DisableKey', `eventVersion ${version}`);
+  }
+});
