@@ -39,6 +39,7 @@ import { CHECKPOINT_VERSION, loadCheckpoint, lockCheckpoint, saveCheckpoint } fr
 import { PollSource } from './sources/filter-log-events.ts';
 import { LIVE_TAIL_MAX_LOG_GROUPS, LiveTailSource } from './sources/live-tail.ts';
 import { replayFiles } from './sources/replay-files.ts';
+import type { ReplayOptions } from './sources/replay-files.ts';
 import { FIREHOSE_REQUEST_ERRORS, firehoseRoute } from './serve/firehose-route.ts';
 
 const SERVICE_NAME = 'kms-change-exporter';
@@ -206,6 +207,11 @@ function operatorLog(level: Config['logLevel']): PinoLogger {
   return pino({ level, base: { service: SERVICE_NAME }, redact }, pino.destination({ dest: 2, sync: true }));
 }
 
+/** Replay reads records up to --max-record-bytes, and whole documents (subscription payloads) up to 64 MiB. */
+function replayOptions(config: Config): ReplayOptions {
+  return { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
+}
+
 async function runReplay(paths: readonly string[], config: Config, env: NodeJS.ProcessEnv): Promise<number> {
   const log = operatorLog(config.logLevel);
   reportTelemetryErrors(log);
@@ -213,7 +219,7 @@ async function runReplay(paths: readonly string[], config: Config, env: NodeJS.P
   const { telemetry, pipeline, selfMetrics } = await wire(config, log, logsFd, env);
   selfMetrics.declareSource('replay');
   const errors: InputError[] = [];
-  const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
+  const options = replayOptions(config);
   for await (const batch of replayFiles(paths, options, (error) => errors.push(error))) pipeline.handleBatch('replay', batch);
   process.stdout.write(await telemetry.exposition());
   await telemetry.shutdown();
@@ -368,7 +374,7 @@ async function runServe(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
     running.push(
       (async () => {
         let failed = 0;
-        const options = { stdin: process.stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
+        const options = replayOptions(config);
         for await (const batch of replayFiles(config.replayPaths, options, (error) => {
           if (abort.signal.aborted) return;
           failed++;

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { sample } from './support/service-process.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const NODE = process.execPath;
@@ -25,14 +26,6 @@ function run(args: readonly string[], options: { input?: Buffer | string; env?: 
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function sample(body: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of body.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
 
 function checkTruth(t: Test, body: string, form: string): void {
   t.equal(sample(body, 'kms_config_changes_total'), truth.successfulChanges.total, `${form}: successful changes`);

@@ -2,9 +2,9 @@
 
 import type { Dashboard } from './grafana-model.ts';
 import { dashboard } from './dashboard.ts';
-import { DAYS_LEFT_THRESHOLDS } from './overview.ts';
+import { pendingDeletionTable } from './overview.ts';
 import { sized, stat, table, text, thresholds, timeseries } from './panels.ts';
-import { BY, KMS_SERIES_NAMES, METRIC, RANGE, STEP, counted, daysUntilDeletion, deletionDateMs, orZero, series } from './promql.ts';
+import { BY, KMS_SERIES_NAMES, METRIC, RANGE, STEP, counted, orZero, series } from './promql.ts';
 import { datasourceVariable, labelVariable } from './variables.ts';
 
 export const DRILLDOWN_UID = 'kms-change-drilldown';
@@ -142,17 +142,12 @@ export function drilldownDashboard(): Dashboard {
             9,
           ),
           sized(
-            table('Selected keys pending deletion', {
-              description: 'The deletion date comes from ScheduleKeyDeletion; the key_id label is always on for this metric.',
-              queries: [{ expr: daysUntilDeletion(pending) }, { expr: deletionDateMs(pending) }],
-              columns: ['aws_account_id', 'aws_region', 'key_id'],
-              values: [
-                { header: 'Days left', unit: 'none', decimals: 1, thresholds: DAYS_LEFT_THRESHOLDS },
-                { header: 'Deletion date', unit: 'dateTimeAsIso' },
-              ],
-              sortBy: { header: 'Days left', desc: false },
-              noValue: 'No selected key is pending deletion',
-            }),
+            pendingDeletionTable(
+              'Selected keys pending deletion',
+              'The deletion date comes from ScheduleKeyDeletion; the key_id label is always on for this metric.',
+              pending,
+              'No selected key is pending deletion',
+            ),
             24,
             6,
           ),

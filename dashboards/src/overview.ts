@@ -21,6 +21,21 @@ export const DAYS_LEFT_THRESHOLDS = thresholds('red', [
   [7, 'green'],
 ]);
 
+/** Keys pending deletion, soonest first, with days left and the date: on the overview and the drill-down. */
+export function pendingDeletionTable(title: string, description: string, pending: string, noValue: string): ReturnType<typeof table> {
+  return table(title, {
+    description,
+    queries: [{ expr: daysUntilDeletion(pending) }, { expr: deletionDateMs(pending) }],
+    columns: ['aws_account_id', 'aws_region', 'key_id'],
+    values: [
+      { header: 'Days left', unit: 'none', decimals: 1, thresholds: DAYS_LEFT_THRESHOLDS },
+      { header: 'Deletion date', unit: 'dateTimeAsIso' },
+    ],
+    sortBy: { header: 'Days left', desc: false },
+    noValue,
+  });
+}
+
 const CHANGE_COUNT_NOTE =
   'Counted per series so that a change creating a new series counts (increase() would show 0 for it): see dashboards/README.md.';
 
@@ -227,18 +242,12 @@ export function overviewDashboard(): Dashboard {
         title: 'Keys pending deletion',
         panels: [
           sized(
-            table('Keys pending deletion', {
-              description:
-                'Keys scheduled for deletion and not cancelled, soonest first. A deletion can be cancelled (CancelKeyDeletion) until its date; afterwards the key and everything it encrypted are gone.',
-              queries: [{ expr: daysUntilDeletion(pending) }, { expr: deletionDateMs(pending) }],
-              columns: ['aws_account_id', 'aws_region', 'key_id'],
-              values: [
-                { header: 'Days left', unit: 'none', decimals: 1, thresholds: DAYS_LEFT_THRESHOLDS },
-                { header: 'Deletion date', unit: 'dateTimeAsIso' },
-              ],
-              sortBy: { header: 'Days left', desc: false },
-              noValue: 'No key is pending deletion',
-            }),
+            pendingDeletionTable(
+              'Keys pending deletion',
+              'Keys scheduled for deletion and not cancelled, soonest first. A deletion can be cancelled (CancelKeyDeletion) until its date; afterwards the key and everything it encrypted are gone.',
+              pending,
+              'No key is pending deletion',
+            ),
             24,
             8,
           ),
