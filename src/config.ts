@@ -1,8 +1,12 @@
 // Every setting as a flag and an environment variable, validated once into a frozen, typed Config.
 
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { LIVE_TAIL_MAX_LOG_GROUPS } from './sources/live-tail.ts';
 
 export const SOURCES = ['poll', 'live-tail', 'firehose', 'replay'] as const;
 export type SourceName = (typeof SOURCES)[number];
@@ -22,6 +26,8 @@ export interface Config {
   readonly lookback: number;
   readonly reconcileInterval: number;
   readonly checkpointFile: string | undefined;
+  readonly stateUrl: URL | undefined;
+  readonly replicaId: string;
   readonly awsCallsPerSecond: number;
   readonly awsMaxAttempts: number;
   readonly staleAfter: number;
@@ -33,6 +39,7 @@ export interface Config {
   readonly labelValueLimit: number;
   readonly seriesLimit: number;
   readonly dedupeCapacity: number;
+  readonly keyStateLimit: number;
   readonly maxRecordBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -114,6 +121,31 @@ const listenAddress = z.string().transform((text, ctx): ListenAddress => {
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 });
 
+const stateUrl = z.string().transform((text, ctx): URL | undefined => {
+  if (text.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected a URL such as redis://redis:6379/0 or rediss://user:password@host:6380, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    ctx.addIssue({ code: 'custom', message: `expected a redis:// or rediss:// URL (Redis or Valkey), got the scheme ${JSON.stringify(url.protocol)}` });
+    return z.NEVER;
+  }
+  return url;
+});
+
+const replicaId = z.string().transform((text, ctx) => {
+  const value = text.trim() === '' ? hostname() : text.trim();
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: `expected 1 to 128 letters, digits, '.', '_' or '-' (a pod name works), got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return value;
+});
+
 const sources = list.pipe(
   z.array(z.enum(SOURCES, { error: (issue) => `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(issue.input)}` })).min(1, 'name at least one source'),
 );
@@ -126,7 +158,9 @@ export const SETTINGS = [
   { key: 'latenessWindow', flag: '--lateness-window <duration>', env: 'KMS_EXPORTER_LATENESS_WINDOW', scope: 'serve', default: '20m', description: 'how far back each poll re-reads for CloudTrail records that arrive late', parse: duration(0, 86_400_000) },
   { key: 'lookback', flag: '--lookback <duration>', env: 'KMS_EXPORTER_LOOKBACK', scope: 'serve', default: '1h', description: 'how far back the first poll reads when there is no checkpoint', parse: duration(0, 30 * 86_400_000) },
   { key: 'reconcileInterval', flag: '--reconcile-interval <duration>', env: 'KMS_EXPORTER_RECONCILE_INTERVAL', scope: 'serve', default: '5m', description: 'with live-tail: time between the reconciling polls that catch what live tail missed', parse: duration(1000, 86_400_000) },
-  { key: 'checkpointFile', flag: '--checkpoint-file <path>', env: 'KMS_EXPORTER_CHECKPOINT_FILE', scope: 'serve', description: 'where poll and live-tail keep their progress and counters, so a restart neither loses nor double-counts', parse: z.string().min(1).optional() },
+  { key: 'checkpointFile', flag: '--checkpoint-file <path>', env: 'KMS_EXPORTER_CHECKPOINT_FILE', scope: 'serve', description: 'where this process keeps its counters, key state, remembered ids and poll progress (written before each batch is acknowledged), so a restart neither loses nor double-counts', parse: z.string().min(1).optional() },
+  { key: 'stateUrl', flag: '--state-url <url>', env: 'KMS_EXPORTER_STATE_URL', scope: 'serve', default: '', description: 'Redis or Valkey shared by replicas (redis://host:6379/0, rediss:// for TLS): de-duplication, push request ids and key state, so N replicas count and alert as one; instead of --checkpoint-file', parse: stateUrl },
+  { key: 'replicaId', flag: '--replica-id <id>', env: 'KMS_EXPORTER_REPLICA_ID', scope: 'serve', default: '', description: 'this replica\'s stable name in the shared store (its counters are kept under it across restarts); default the host name, which is the pod name in Kubernetes', parse: replicaId },
   { key: 'awsCallsPerSecond', flag: '--aws-calls-per-second <n>', env: 'KMS_EXPORTER_AWS_CALLS_PER_SECOND', scope: 'serve', default: '2', description: 'most FilterLogEvents calls per second (AWS shares about 5/s per account and region with console searches)', parse: positiveInt(50) },
   { key: 'awsMaxAttempts', flag: '--aws-max-attempts <n>', env: 'KMS_EXPORTER_AWS_MAX_ATTEMPTS', scope: 'serve', default: '8', description: 'attempts per AWS call, retried with adaptive backoff on throttling and 5xx', parse: positiveInt(20) },
   { key: 'staleAfter', flag: '--stale-after <duration>', env: 'KMS_EXPORTER_STALE_AFTER', scope: 'serve', default: '5m', description: 'a source that has not succeeded for this long makes /-/ready answer 503', parse: duration(1000, 86_400_000) },
@@ -138,7 +172,8 @@ export const SETTINGS = [
   { key: 'labelPrincipal', flag: '--label-principal [bool]', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },
   { key: 'labelValueLimit', flag: '--label-value-limit <n>', env: 'KMS_EXPORTER_LABEL_VALUE_LIMIT', scope: 'pipeline', default: '500', description: 'distinct key_id / principal values before new ones are counted as __overflow__', parse: positiveInt(100_000) },
   { key: 'seriesLimit', flag: '--series-limit <n>', env: 'KMS_EXPORTER_SERIES_LIMIT', scope: 'pipeline', default: '5000', description: 'most series per metric between two scrapes; beyond it they fold into otel_metric_overflow="true"', parse: positiveInt(1_000_000) },
-  { key: 'dedupeCapacity', flag: '--dedupe-capacity <n>', env: 'KMS_EXPORTER_DEDUPE_CAPACITY', scope: 'pipeline', default: '100000', description: 'CloudTrail eventIDs remembered to drop duplicate deliveries', parse: positiveInt(10_000_000) },
+  { key: 'dedupeCapacity', flag: '--dedupe-capacity <n>', env: 'KMS_EXPORTER_DEDUPE_CAPACITY', scope: 'pipeline', default: '100000', description: 'CloudTrail eventIDs (and push request ids) remembered to drop duplicate deliveries; the oldest are forgotten first', parse: positiveInt(10_000_000) },
+  { key: 'keyStateLimit', flag: '--key-state-limit <n>', env: 'KMS_EXPORTER_KEY_STATE_LIMIT', scope: 'pipeline', default: '5000', description: 'keys whose state is kept (pending deletions, last lifecycle event); when full the deletion furthest away is dropped, and counted', parse: positiveInt(1_000_000) },
   { key: 'maxRecordBytes', flag: '--max-record-bytes <size>', env: 'KMS_EXPORTER_MAX_RECORD_BYTES', scope: 'pipeline', default: '1MiB', description: 'a record larger than this is invalid (CloudWatch Logs caps events at 256 KB)', parse: byteSize },
   { key: 'logLevel', flag: '--log-level <level>', env: 'KMS_EXPORTER_LOG_LEVEL', scope: 'pipeline', default: 'info', description: 'operator log level: fatal, error, warn, info, debug, trace, silent', parse: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
 ] as const satisfies readonly Setting<keyof Config>[];
@@ -179,4 +214,56 @@ export function loadConfig(raw: Readonly<Record<string, unknown>>, overrides: Pa
     values[key] = result.data;
   }
   return Object.freeze({ ...values, ...overrides }) as Config;
+}
+
+/** The serve settings that are valid one by one but not together, checked before anything starts. */
+export function checkServeConfig(config: Config): void {
+  const needsGroups = config.sources.includes('poll') || config.sources.includes('live-tail');
+  if (needsGroups && config.logGroups.length === 0) throw new ConfigError('--log-group', 'KMS_EXPORTER_LOG_GROUPS', 'the poll and live-tail sources need at least one log group');
+  if (config.sources.includes('live-tail') && config.logGroups.length > LIVE_TAIL_MAX_LOG_GROUPS) {
+    throw new ConfigError('--log-group', 'KMS_EXPORTER_LOG_GROUPS', `live tail takes at most ${LIVE_TAIL_MAX_LOG_GROUPS} log groups, got ${config.logGroups.length}`);
+  }
+  if (config.sources.includes('replay') && config.replayPaths.length === 0) throw new ConfigError('--replay', 'KMS_EXPORTER_REPLAY', 'the replay source needs at least one path');
+  if (config.checkpointFile !== undefined && config.stateUrl !== undefined) {
+    throw new ConfigError('--checkpoint-file', 'KMS_EXPORTER_CHECKPOINT_FILE', 'give either a checkpoint file (one process) or --state-url (replicas sharing Redis/Valkey), not both');
+  }
+  if (config.checkpointFile !== undefined) checkCheckpointDirectory(config.checkpointFile);
+}
+
+/** A checkpoint in a directory that is missing or read-only would fail at the first commit: say so at start. */
+function checkCheckpointDirectory(path: string): void {
+  const dir = dirname(resolve(path));
+  const fail = (reason: string) => new ConfigError('--checkpoint-file', 'KMS_EXPORTER_CHECKPOINT_FILE', `${reason}: ${dir}`);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    throw fail('the checkpoint directory does not exist');
+  }
+  if (!isDirectory) throw fail('the checkpoint path\'s parent is not a directory');
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw fail('the checkpoint directory is not writable');
+  }
+}
+
+/** A secret from its environment variable or the file a setting names; never from a flag, to keep it out of `ps`. */
+export function readSecret(options: { readonly env: NodeJS.ProcessEnv; readonly variable: string; readonly file: string | undefined; readonly flag: string; readonly fileVariable: string; readonly what: string; readonly maxBytes: number }): string {
+  let value = options.env[options.variable];
+  if ((value === undefined || value === '') && options.file !== undefined) {
+    try {
+      value = readFileSync(options.file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(options.flag, options.fileVariable, `cannot read ${options.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  if (value === undefined || value === '') throw new ConfigError(options.flag, options.fileVariable, `${options.what}: set ${options.variable} or name a file`);
+  if (Buffer.byteLength(value) > options.maxBytes) throw new ConfigError(options.flag, options.fileVariable, `the secret is longer than ${options.maxBytes} bytes`);
+  return value;
+}
+
+/** The Firehose access key, from KMS_EXPORTER_FIREHOSE_ACCESS_KEY or the file named by --firehose-access-key-file. */
+export function firehoseAccessKey(config: Config, env: NodeJS.ProcessEnv): string {
+  return readSecret({ env, variable: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY', file: config.firehoseAccessKeyFile, flag: '--firehose-access-key-file', fileVariable: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', what: 'the firehose source needs an access key', maxBytes: 4096 });
 }

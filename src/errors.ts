@@ -27,3 +27,40 @@ export class InputError extends Error {
     this.path = path;
   }
 }
+
+/** The state store (checkpoint file or Redis/Valkey) cannot claim or persist right now: nothing of the commit was applied; retry later. */
+export class StateUnavailableError extends Error {
+  override readonly name = 'StateUnavailableError';
+  readonly code = 'KMS_EXPORTER_STATE_UNAVAILABLE';
+  /** Firehose and EventBridge retry a 503; it is not a permanent failure. */
+  readonly statusCode = 503;
+  /** The store may have taken the commit after all (the answer was lost): the committer finds out before the next one. */
+  readonly uncertain: boolean;
+
+  constructor(reason: string, options: { cause?: unknown; uncertain?: boolean } = {}) {
+    super(`state store unavailable: ${reason}`, { cause: options.cause });
+    this.uncertain = options.uncertain ?? false;
+  }
+}
+
+/** Another replica is committing the same record right now; retry once it is done. */
+export class StateInDoubtError extends Error {
+  override readonly name = 'StateInDoubtError';
+  readonly code = 'KMS_EXPORTER_STATE_IN_DOUBT';
+  readonly statusCode = 503;
+
+  constructor(count: number) {
+    super(`${count} record(s) are being committed by another replica; retry shortly`);
+  }
+}
+
+/** The service is still taking its state store and restoring (waiting for a checkpoint lock, connecting): not serving counts yet. */
+export class NotRestoredError extends Error {
+  override readonly name = 'NotRestoredError';
+  readonly code = 'KMS_EXPORTER_NOT_RESTORED';
+  readonly statusCode = 503;
+
+  constructor(detail: string) {
+    super(`not serving yet: ${detail}`);
+  }
+}

@@ -1,23 +1,44 @@
-// handleBatch: every source's records go decode → classify → de-duplicate → record, here and only here.
+// Every source's records go decode → classify → de-duplicate → record, here and only here, in three steps a commit can write ahead.
+//
+//   prepare  decode and classify (pure): the candidate changes and what was ruled out
+//   effects  given which candidates are fresh (the state store's claims), what the batch
+//            does: counter increments, key-state operations, the newest event time
+//   apply    make it so: counters, key state, the delay histogram, log events
+//
+// The committer persists the effects between the last two steps, so nothing a scrape
+// shows is missing from the checkpoint or the shared store.
 
-import { LRUCache } from 'lru-cache';
 import type { Classification, KmsChange } from './classify/kms-change.ts';
 import { classifyRecord } from './classify/kms-change.ts';
 import { mayBeChangeText } from './decode/prefilter.ts';
 import type { InvalidRecord, RawRecord, RecordBatch } from './record-batch.ts';
 import type { ChangeLogEvents } from './record/change-log-events.ts';
 import type { ChangeMetrics } from './record/change-metrics.ts';
-import type { BatchCounts, SelfMetrics } from './record/self-metrics.ts';
+import { CounterDelta } from './record/counter-ledger.ts';
+import type { CounterLedger } from './record/counter-ledger.ts';
+import type { BatchCounts } from './record/self-metrics.ts';
+import { SelfMetrics } from './record/self-metrics.ts';
+import type { KeyOp, KeyState } from './state/key-state.ts';
 
 export interface PipelineDeps {
+  readonly ledger: CounterLedger;
   readonly changeMetrics: ChangeMetrics;
   readonly changeLogEvents: ChangeLogEvents;
   readonly selfMetrics: SelfMetrics;
-  /** How many CloudTrail eventIDs to remember for de-duplication. */
-  readonly dedupeCapacity: number;
-  /** Told about each invalid record; the operator's log line. */
+  readonly keyState: KeyState;
+  /** Told about each invalid record once it is applied; the operator's log line. */
   readonly onInvalid: (source: string, invalid: InvalidRecord) => void;
   readonly now?: () => number;
+}
+
+/** A decoded and classified batch, not yet de-duplicated. */
+export interface PreparedBatch {
+  readonly source: string;
+  readonly receivedAt: number;
+  readonly ignored: number;
+  readonly invalid: readonly InvalidRecord[];
+  /** Every change in the batch, in order, duplicates included. */
+  readonly candidates: readonly KmsChange[];
 }
 
 export interface BatchOutcome extends BatchCounts {
@@ -25,12 +46,14 @@ export interface BatchOutcome extends BatchCounts {
   readonly changes: readonly KmsChange[];
 }
 
-export interface Pipeline {
-  handleBatch(source: string, batch: RecordBatch): BatchOutcome;
-  /** Remembers eventIDs already recorded (a checkpoint being restored), so they are not counted again. */
-  rememberEventIds(ids: Iterable<string>): void;
-  /** The remembered eventIDs, newest last. */
-  eventIds(): string[];
+/** What one or more batches do once committed; built by {@link Pipeline.effects}, applied by {@link Pipeline.apply}. */
+export class Effects {
+  readonly counters = new CounterDelta();
+  readonly keyOps: KeyOp[] = [];
+  /** The newest (plausible) event time per source. */
+  readonly lastEvent = new Map<string, number>();
+  readonly changes: { readonly source: string; readonly change: KmsChange; readonly receivedAt: number }[] = [];
+  readonly invalid: { readonly source: string; readonly invalid: InvalidRecord }[] = [];
 }
 
 function parse(raw: RawRecord): Classification {
@@ -46,54 +69,74 @@ function parse(raw: RawRecord): Classification {
   return classifyRecord(value);
 }
 
-export function createPipeline(deps: PipelineDeps): Pipeline {
-  const seen = new LRUCache<string, true>({ max: deps.dedupeCapacity });
-  const now = deps.now ?? Date.now;
+/** What a fresh, successful change does to key state. */
+export function keyOpOf(change: KmsChange): KeyOp | undefined {
+  if (change.outcome !== 'success') return undefined;
+  const name = change.entry.eventName;
+  if (name !== 'ScheduleKeyDeletion' && name !== 'CancelKeyDeletion' && name !== 'DeleteKey') return undefined;
+  const key = change.key;
+  if (key === undefined || key.id.startsWith('alias/')) return undefined;
+  const ref = { accountId: key.accountId ?? change.accountId, region: key.region ?? change.region, keyId: key.id };
+  if (name === 'ScheduleKeyDeletion') return change.deletion === undefined ? undefined : { kind: 'schedule_deletion', key: ref, date: change.deletion.date, eventTime: change.eventTime };
+  return { kind: 'settle_deletion', key: ref, eventTime: change.eventTime };
+}
 
-  function invalid(source: string, counts: BatchCounts, record: InvalidRecord): void {
-    counts.invalid++;
-    deps.selfMetrics.invalid(source, record.reason);
-    deps.onInvalid(source, record);
+export class Pipeline {
+  private readonly deps: PipelineDeps;
+  private readonly now: () => number;
+
+  constructor(deps: PipelineDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
   }
 
-  return {
-    handleBatch(source, batch) {
-      const receivedAt = now();
-      const counts = { matched: 0, ignored: batch.skipped, invalid: 0, duplicate: 0 };
-      const changes: KmsChange[] = [];
-      for (const record of batch.invalid) invalid(source, counts, record);
-      for (const raw of batch.records) {
-        const result = parse(raw);
-        if (result.kind === 'ignored') {
-          counts.ignored++;
-          continue;
-        }
-        if (result.kind === 'invalid') {
-          invalid(source, counts, { reason: result.reason, detail: result.detail });
-          continue;
-        }
-        const change = result.change;
-        if (change.eventId !== undefined) {
-          if (seen.has(change.eventId)) {
-            counts.duplicate++;
-            continue;
-          }
-          seen.set(change.eventId, true);
-        }
-        counts.matched++;
-        changes.push(change);
-        deps.changeMetrics.record(change);
-        deps.changeLogEvents.emit(change, receivedAt);
-        deps.selfMetrics.change(source, change.eventTime, receivedAt);
+  prepare(source: string, batch: RecordBatch): PreparedBatch {
+    const invalid: InvalidRecord[] = [...batch.invalid];
+    const candidates: KmsChange[] = [];
+    let ignored = batch.skipped;
+    for (const raw of batch.records) {
+      const result = parse(raw);
+      if (result.kind === 'ignored') ignored++;
+      else if (result.kind === 'invalid') invalid.push({ reason: result.reason, detail: result.detail });
+      else candidates.push(result.change);
+    }
+    return { source, receivedAt: this.now(), ignored, invalid, candidates };
+  }
+
+  /** Adds a prepared batch's effects to `into`; `fresh[i]` says whether candidate i is counted (not a duplicate). */
+  effects(prepared: PreparedBatch, fresh: readonly boolean[], into: Effects): BatchOutcome {
+    const { source, receivedAt } = prepared;
+    const counts = { matched: 0, ignored: prepared.ignored, invalid: prepared.invalid.length, duplicate: 0 };
+    const changes: KmsChange[] = [];
+    for (const invalid of prepared.invalid) {
+      this.deps.selfMetrics.invalid(into.counters, source, invalid.reason);
+      into.invalid.push({ source, invalid });
+    }
+    prepared.candidates.forEach((change, i) => {
+      if (fresh[i] !== true) {
+        counts.duplicate++;
+        return;
       }
-      deps.selfMetrics.batch(source, counts);
-      return { ...counts, changes };
-    },
-    rememberEventIds(ids) {
-      for (const id of ids) seen.set(id, true);
-    },
-    eventIds() {
-      return [...seen.rkeys()];
-    },
-  };
+      counts.matched++;
+      changes.push(change);
+      this.deps.changeMetrics.record(into.counters, change);
+      const op = keyOpOf(change);
+      if (op !== undefined) into.keyOps.push(op);
+      const time = SelfMetrics.lastEventCandidate(change.eventTime, receivedAt);
+      into.lastEvent.set(source, Math.max(into.lastEvent.get(source) ?? -Infinity, time));
+      into.changes.push({ source, change, receivedAt });
+    });
+    this.deps.selfMetrics.batch(into.counters, source, counts);
+    return { ...counts, changes };
+  }
+
+  apply(effects: Effects): void {
+    this.deps.ledger.apply(effects.counters);
+    for (const op of effects.keyOps) this.deps.keyState.apply(op);
+    for (const { source, change, receivedAt } of effects.changes) {
+      this.deps.selfMetrics.change(source, change.eventTime, receivedAt);
+      this.deps.changeLogEvents.emit(change, receivedAt);
+    }
+    for (const { source, invalid } of effects.invalid) this.deps.onInvalid(source, invalid);
+  }
 }

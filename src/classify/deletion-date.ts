@@ -35,9 +35,21 @@ export function parseDeletionDate(value: unknown): number | undefined {
   return ms;
 }
 
+/**
+ * AWS accepts 7 to 30 days. A wider range is read as given (a record is evidence, not a
+ * request to validate), but a value no deletion can have (0, 1e308, a fraction) is not a
+ * window: the gauge would read +Inf and the checkpoint could not hold it.
+ */
+const MAX_PENDING_WINDOW_DAYS = 365;
+
+/** The waiting period a record names, or undefined when it names none that can be real. */
+export function pendingWindowDays(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_PENDING_WINDOW_DAYS ? value : undefined;
+}
+
 /** The deletion date: the response's if readable, else eventTime plus the waiting period. */
 export function deletionDate(responseDate: unknown, eventTime: number, pendingWindowInDays: unknown): { readonly date: number; readonly pendingWindowInDays: number } {
-  const days = typeof pendingWindowInDays === 'number' && Number.isInteger(pendingWindowInDays) && pendingWindowInDays > 0 ? pendingWindowInDays : DEFAULT_PENDING_WINDOW_DAYS;
+  const days = pendingWindowDays(pendingWindowInDays) ?? DEFAULT_PENDING_WINDOW_DAYS;
   const parsed = parseDeletionDate(responseDate);
   return { date: parsed ?? eventTime + days * DAY_MS, pendingWindowInDays: days };
 }

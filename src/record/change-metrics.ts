@@ -1,8 +1,12 @@
-// Turns classified KMS changes into the change counters and the per-key pending-deletion gauge.
+// Turns classified KMS changes into the change counters, and key state into the per-key pending-deletion gauge.
 
-import type { Attributes, ObservableResult } from '@opentelemetry/api';
 import type { KmsChange } from '../classify/kms-change.ts';
+import type { KeyState } from '../state/key-state.ts';
+import type { Telemetry } from '../telemetry.ts';
+import type { CounterDelta, CounterLedger, Labels } from './counter-ledger.ts';
 import type { Instruments } from './instruments.ts';
+import { METRIC } from './instruments.ts';
+import type { StateMetrics } from './state-metrics.ts';
 
 export interface ChangeLabelOptions {
   /** Add `key_id` to the change counters. */
@@ -24,52 +28,43 @@ export const OVERFLOW_VALUE = '__overflow__';
  */
 export class LabelValueLimiter {
   private readonly seen = new Set<string>();
-  private readonly limit: number;
+  readonly limit: number;
 
   constructor(limit: number) {
     this.limit = limit;
   }
 
+  get size(): number {
+    return this.seen.size;
+  }
+
   admit(value: string): string {
-    if (this.seen.has(value)) return value;
+    if (value === OVERFLOW_VALUE || this.seen.has(value)) return value;
     if (this.seen.size >= this.limit) return OVERFLOW_VALUE;
     this.seen.add(value);
     return value;
   }
 }
 
-interface PendingDeletion {
-  readonly accountId: string;
-  readonly region: string;
-  readonly keyId: string;
-  readonly date: number;
-}
-
-/** The key-state part that must survive a restart, written to and read from the checkpoint. */
-export interface KeyState {
-  readonly pending: readonly (PendingDeletion & { readonly key: string })[];
-  readonly settled: readonly (readonly [key: string, eventTime: number])[];
-}
+const BASE_LABELS = ['event_name', 'category', 'risk', 'aws_account_id', 'aws_region', 'principal_type'] as const;
 
 export class ChangeMetrics {
-  private readonly instruments: Instruments;
   private readonly options: ChangeLabelOptions;
   private readonly keyIds: LabelValueLimiter;
   private readonly principals: LabelValueLimiter;
-  private readonly pending = new Map<string, PendingDeletion>();
-  /** The eventTime of the newest lifecycle event applied per key, so late arrivals cannot undo newer ones. */
-  private readonly lastLifecycleEvent = new Map<string, number>();
 
-  constructor(instruments: Instruments, options: ChangeLabelOptions) {
-    this.instruments = instruments;
+  constructor(ledger: CounterLedger, options: ChangeLabelOptions, stateMetrics: StateMetrics) {
     this.options = options;
     this.keyIds = new LabelValueLimiter(options.valueLimit);
     this.principals = new LabelValueLimiter(options.valueLimit);
-    instruments.pendingDeletion.addCallback((result) => this.observePending(result));
+    if (options.keyId) stateMetrics.table('key_id_label_values', options.valueLimit, () => this.keyIds.size);
+    if (options.principal) stateMetrics.table('principal_label_values', options.valueLimit, () => this.principals.size);
+    ledger.own(METRIC.changes, (labels) => this.admitRestored(labels, false));
+    ledger.own(METRIC.failures, (labels) => this.admitRestored(labels, true));
   }
 
-  record(change: KmsChange): void {
-    const labels: Attributes = {
+  record(delta: CounterDelta, change: KmsChange): void {
+    const labels: Record<string, string> = {
       event_name: change.entry.eventName,
       category: change.entry.category,
       risk: change.entry.risk,
@@ -81,47 +76,35 @@ export class ChangeMetrics {
     if (this.options.principal) labels['principal'] = this.principals.admit(change.principal.label);
     if (change.outcome === 'failure') {
       labels['error_code'] = change.errorCode ?? 'unknown';
-      this.instruments.failures.add(1, labels);
-      return;
-    }
-    this.instruments.changes.add(1, labels);
-    this.applyKeyLifecycle(change);
-  }
-
-  /** Pending deletions, for the checkpoint. */
-  keyState(): KeyState {
-    return {
-      pending: [...this.pending].map(([key, value]) => ({ key, ...value })),
-      settled: [...this.lastLifecycleEvent],
-    };
-  }
-
-  restoreKeyState(state: KeyState): void {
-    for (const { key, ...value } of state.pending) this.pending.set(key, value);
-    for (const [key, time] of state.settled) this.lastLifecycleEvent.set(key, time);
-  }
-
-  private applyKeyLifecycle(change: KmsChange): void {
-    const name = change.entry.eventName;
-    if (name !== 'ScheduleKeyDeletion' && name !== 'CancelKeyDeletion' && name !== 'DeleteKey') return;
-    const key = change.key;
-    if (key === undefined || key.id.startsWith('alias/')) return;
-    const accountId = key.accountId ?? change.accountId;
-    const region = key.region ?? change.region;
-    const id = `${accountId}/${region}/${key.id}`;
-    const newest = this.lastLifecycleEvent.get(id);
-    if (newest !== undefined && newest > change.eventTime) return;
-    this.lastLifecycleEvent.set(id, change.eventTime);
-    if (name === 'ScheduleKeyDeletion' && change.deletion !== undefined) {
-      this.pending.set(id, { accountId, region, keyId: key.id, date: change.deletion.date });
+      delta.add(METRIC.failures, labels, 1);
     } else {
-      this.pending.delete(id);
+      delta.add(METRIC.changes, labels, 1);
     }
   }
 
-  private observePending(result: ObservableResult): void {
-    for (const { accountId, region, keyId, date } of this.pending.values()) {
-      result.observe(date / 1000, { aws_account_id: accountId, aws_region: region, key_id: keyId });
-    }
+  /**
+   * A restored series passes the same limits as a new one: the opt-in labels go through
+   * their limiters (a restart cannot grow the cap), and labels this configuration does not
+   * have are dropped, so a series keeps the shape new ones have.
+   */
+  private admitRestored(labels: Labels, failure: boolean): Labels | undefined {
+    if (!BASE_LABELS.every((name) => typeof labels[name] === 'string')) return undefined;
+    const out: Record<string, string> = {};
+    for (const name of BASE_LABELS) out[name] = labels[name]!;
+    if (this.options.keyId) out['key_id'] = this.keyIds.admit(labels['key_id'] ?? 'none');
+    if (this.options.principal) out['principal'] = this.principals.admit(labels['principal'] ?? 'unknown');
+    if (failure) out['error_code'] = labels['error_code'] ?? 'unknown';
+    return out;
   }
+}
+
+/**
+ * Exports the key state's pending deletions as kms_key_pending_deletion_timestamp_seconds:
+ * at every scrape exactly the keys pending now, so a cancelled, deleted or evicted key's
+ * series goes, and the gauge is bounded by --key-state-limit (not folded at --series-limit).
+ */
+export function exportKeyState(instruments: Instruments, keyState: KeyState, telemetry: Pick<Telemetry, 'snapshotGauge'>): void {
+  telemetry.snapshotGauge(METRIC.pendingDeletion, instruments.pendingDeletion, function* () {
+    for (const { accountId, region, keyId, date } of keyState.pendingDeletions()) yield { attributes: { aws_account_id: accountId, aws_region: region, key_id: keyId }, value: date / 1000 };
+  });
 }

@@ -1,10 +1,14 @@
 // Every instrument the exporter has, declared once under its final Prometheus name.
+//
+// Counters are observable: their values live in the CounterLedger (so a checkpoint can be
+// written ahead of applying a batch, and restored exactly), and the instruments report them
+// at each collection. Counters are named with `_total` and durations with `_seconds` here:
+// the Prometheus serializer adds no unit suffix and leaves an existing `_total` alone, so
+// the name in code is the name users query.
 
-import type { Counter, Gauge, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import type { Gauge, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import type { CounterLedger } from './counter-ledger.ts';
 
-// Counters are named with `_total` and durations with `_seconds` here: the Prometheus
-// serializer adds no unit suffix and leaves an existing `_total` alone, so the name in
-// code is the name users query.
 export const METRIC = {
   changes: 'kms_config_changes_total',
   failures: 'kms_config_change_failures_total',
@@ -14,55 +18,70 @@ export const METRIC = {
   eventDelay: 'kms_exporter_event_delay_seconds',
   lastEvent: 'kms_exporter_last_event_timestamp_seconds',
   sourceErrors: 'kms_exporter_source_errors_total',
+  sourceEvents: 'kms_exporter_source_events_total',
   awsRequests: 'kms_exporter_aws_requests_total',
+  stateEntries: 'kms_exporter_state_entries',
+  stateLimit: 'kms_exporter_state_limit',
+  stateEvictions: 'kms_exporter_state_evictions_total',
+  stateUp: 'kms_exporter_state_store_up',
+  stateErrors: 'kms_exporter_state_errors_total',
   buildInfo: 'kms_exporter_build_info',
 } as const;
+
+/** The counters, all kept in the ledger. */
+export const LEDGER_COUNTERS = [METRIC.changes, METRIC.failures, METRIC.records, METRIC.invalidRecords, METRIC.sourceErrors, METRIC.sourceEvents, METRIC.awsRequests, METRIC.stateEvictions, METRIC.stateErrors] as const;
+
+const COUNTER_HELP: Readonly<Record<(typeof LEDGER_COUNTERS)[number], string>> = {
+  [METRIC.changes]: 'Successful AWS KMS configuration changes seen in CloudTrail.',
+  [METRIC.failures]: 'Failed attempts at AWS KMS configuration changes (CloudTrail records with an errorCode).',
+  [METRIC.records]: 'CloudTrail records read, by source and result (matched, ignored, invalid, duplicate).',
+  [METRIC.invalidRecords]: 'Records that could not be decoded, by source and reason.',
+  [METRIC.sourceErrors]: 'Errors of a source (AWS API errors, network failures, refused requests), by kind.',
+  [METRIC.sourceEvents]: 'Informational events of a source that are not errors (live-tail sampling and session ends, acknowledged retries), by kind.',
+  [METRIC.awsRequests]: 'AWS API calls made by the exporter, by operation and outcome.',
+  [METRIC.stateEvictions]: 'Entries dropped from a bounded state table because it was full, by table.',
+  [METRIC.stateErrors]: 'Failures of the state store (checkpoint file or Redis/Valkey), by store and kind.',
+};
 
 /** Buckets for CloudTrail's delivery delay: seconds for live tail up to a day for replays. */
 export const EVENT_DELAY_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400];
 
 export interface Instruments {
-  readonly changes: Counter;
-  readonly failures: Counter;
   readonly pendingDeletion: ObservableGauge;
-  readonly records: Counter;
-  readonly invalidRecords: Counter;
   readonly eventDelay: Histogram;
-  readonly lastEvent: Gauge;
-  readonly sourceErrors: Counter;
-  readonly awsRequests: Counter;
+  readonly lastEvent: ObservableGauge;
+  readonly stateEntries: ObservableGauge;
+  readonly stateLimit: ObservableGauge;
+  readonly stateUp: ObservableGauge;
   readonly buildInfo: Gauge;
 }
 
-export function declareInstruments(meter: Meter): Instruments {
+export function declareInstruments(meter: Meter, ledger: CounterLedger): Instruments {
+  for (const name of LEDGER_COUNTERS) {
+    const counter = meter.createObservableCounter(name, { description: COUNTER_HELP[name] });
+    counter.addCallback((result) => {
+      for (const series of ledger.series(name)) result.observe(series.value, series.labels);
+    });
+  }
   return {
-    changes: meter.createCounter(METRIC.changes, {
-      description: 'Successful AWS KMS configuration changes seen in CloudTrail.',
-    }),
-    failures: meter.createCounter(METRIC.failures, {
-      description: 'Failed attempts at AWS KMS configuration changes (CloudTrail records with an errorCode).',
-    }),
     pendingDeletion: meter.createObservableGauge(METRIC.pendingDeletion, {
       description: 'When a KMS key scheduled for deletion will be deleted, as a Unix timestamp; removed when the deletion is cancelled or done.',
-    }),
-    records: meter.createCounter(METRIC.records, {
-      description: 'CloudTrail records read, by source and result (matched, ignored, invalid, duplicate).',
-    }),
-    invalidRecords: meter.createCounter(METRIC.invalidRecords, {
-      description: 'Records that could not be decoded, by source and reason.',
     }),
     eventDelay: meter.createHistogram(METRIC.eventDelay, {
       description: 'Time from a KMS change (CloudTrail eventTime) to the exporter receiving it.',
       advice: { explicitBucketBoundaries: EVENT_DELAY_BUCKETS },
     }),
-    lastEvent: meter.createGauge(METRIC.lastEvent, {
-      description: 'CloudTrail eventTime of the newest KMS change received, as a Unix timestamp.',
+    lastEvent: meter.createObservableGauge(METRIC.lastEvent, {
+      description: 'CloudTrail eventTime of the newest KMS change received, as a Unix timestamp (never later than its arrival).',
     }),
-    sourceErrors: meter.createCounter(METRIC.sourceErrors, {
-      description: 'Errors of a source (AWS API errors, network failures, bad requests), by kind.',
+    stateEntries: meter.createObservableGauge(METRIC.stateEntries, {
+      description: 'Entries held in a bounded state table, by table.',
     }),
-    awsRequests: meter.createCounter(METRIC.awsRequests, {
-      description: 'AWS API calls made by the exporter, by operation and outcome.',
+    stateLimit: meter.createObservableGauge(METRIC.stateLimit, {
+      description: 'The configured limit of a bounded state table, by table.',
+    }),
+    stateUp: meter.createObservableGauge(METRIC.stateUp, {
+      description: '1 when the state store (checkpoint file or Redis/Valkey) answers, 0 when it does not.',
     }),
     buildInfo: meter.createGauge(METRIC.buildInfo, {
       description: 'Always 1; labels carry the exporter version and the Node.js version.',

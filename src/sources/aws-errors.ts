@@ -10,7 +10,6 @@ export const AWS_ERROR_KINDS = [
   'invalid_request',
   'network',
   'timeout',
-  'session_ended',
   'other',
 ] as const;
 
@@ -20,16 +19,20 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND
 
 export function awsErrorKind(error: unknown): AwsErrorKind {
   const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $fault?: string; cause?: unknown };
-  const name = e?.name ?? '';
+  // Read as strings only when they are: this runs in a source's catch, where a throw would stop the source.
+  const name = typeof e?.name === 'string' ? e.name : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
   const status = e?.$metadata?.httpStatusCode;
   if (name === 'AbortError' || name === 'TimeoutError' || e?.code === 'ETIMEDOUT' || name === 'RequestTimeout') return 'timeout';
   if (/Throttl|TooManyRequests|LimitExceeded|RequestLimitExceeded/.test(name) || status === 429) return 'throttled';
-  if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|NotAuthorized|Unauthorized/.test(name)) return 'access_denied';
+  // By status too: a 401/403 the SDK cannot read (a proxy's or VPC endpoint's page) is named Unknown or SyntaxError.
+  if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|NotAuthorized|Unauthorized/.test(name) || status === 401 || status === 403) return 'access_denied';
   if (name === 'ResourceNotFoundException') return 'not_found';
-  if (name === 'InvalidParameterException' && /token/i.test(e.message ?? '')) return 'invalid_token';
-  if (name === 'SessionTimeoutException' || name === 'SessionStreamingException') return 'session_ended';
+  if (name === 'InvalidParameterException' && /token/i.test(message)) return 'invalid_token';
+  // A live-tail session ending on time (SessionTimeoutException) is an event the source counts, not an error.
+  if (name === 'SessionStreamingException') return 'network';
   if (name === 'InvalidParameterException' || name === 'ValidationException' || name === 'InvalidOperationException') return 'invalid_request';
   if (e?.$fault === 'server' || (status !== undefined && status >= 500)) return 'server_error';
-  if (NETWORK_CODES.has(e?.code ?? '') || NETWORK_CODES.has((e?.cause as { code?: string } | undefined)?.code ?? '') || /socket hang up|ECONNRESET|network/i.test(e?.message ?? '')) return 'network';
+  if (NETWORK_CODES.has(e?.code ?? '') || NETWORK_CODES.has((e?.cause as { code?: string } | undefined)?.code ?? '') || /socket hang up|ECONNRESET|network/i.test(message)) return 'network';
   return 'other';
 }

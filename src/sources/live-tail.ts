@@ -4,24 +4,20 @@
 // when we lag, sessions end after 3 hours), so a slower poll runs beside it and the
 // pipeline's CloudTrail eventID de-duplication keeps what both see counted once.
 
-import type { CloudWatchLogsClient, StartLiveTailResponseStream } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeLogGroupsCommand, StartLiveTailCommand } from '@aws-sdk/client-cloudwatch-logs';
-import type { RecordBatch } from '../record-batch.ts';
-import type { AwsErrorKind } from './aws-errors.ts';
-import { awsErrorKind } from './aws-errors.ts';
+import type { StartLiveTailResponseStream } from '@aws-sdk/client-cloudwatch-logs';
+import { AWS_ERROR_KINDS, awsErrorKind } from './aws-errors.ts';
+import type { CloudWatchLogsApi } from './cloudwatch-logs-api.ts';
 import { sleep } from './filter-log-events.ts';
+import { COMMIT_FAILED } from './source.ts';
+import type { Source, SourceContext, SourceStatus } from './source.ts';
 
 export interface LiveTailOptions {
   readonly name: string;
-  readonly client: CloudWatchLogsClient;
+  readonly api: CloudWatchLogsApi;
   /** Log group names or ARNs (at most 10); names are resolved to ARNs, which StartLiveTail requires. */
   readonly logGroups: readonly string[];
   readonly filterPattern: string;
-  readonly now: () => number;
-  readonly deliver: (batch: RecordBatch) => Promise<void>;
-  readonly onError: (kind: AwsErrorKind, error: unknown) => void;
-  /** An update was sampled: live tail sent only part of the matching events. */
-  readonly onSampled: () => void;
+  readonly context: SourceContext;
   readonly onSession?: (event: 'start' | 'end') => void;
   /** Backoff between reconnects after a failure (ms); doubles up to 30 s. */
   readonly retryBase?: number;
@@ -29,7 +25,12 @@ export interface LiveTailOptions {
 
 export const LIVE_TAIL_MAX_LOG_GROUPS = 10;
 
-export class LiveTailSource {
+/** Live tail's normal events: an update was sampled (only part of the matches sent); the service ended a session (every 3 hours). */
+export const LIVE_TAIL_EVENT_KINDS = ['sampled', 'session_ended'] as const;
+
+export class LiveTailSource implements Source {
+  readonly errorKinds: readonly string[] = [...AWS_ERROR_KINDS, COMMIT_FAILED];
+  readonly eventKinds: readonly string[] = LIVE_TAIL_EVENT_KINDS;
   private readonly options: LiveTailOptions;
   private arns: string[] | undefined;
   private connectedSince: number | undefined;
@@ -44,8 +45,8 @@ export class LiveTailSource {
     return this.options.name;
   }
 
-  status(): { ready: boolean; detail: string } {
-    if (this.connectedSince !== undefined) return { ready: true, detail: `session open for ${Math.round((this.options.now() - this.connectedSince) / 1000)}s` };
+  status(): SourceStatus {
+    if (this.connectedSince !== undefined) return { ready: true, detail: `session open for ${Math.round((this.options.context.now() - this.connectedSince) / 1000)}s` };
     return { ready: false, detail: this.lastError === undefined ? 'connecting' : `reconnecting after: ${this.lastError}` };
   }
 
@@ -60,8 +61,8 @@ export class LiveTailSource {
         if (signal.aborted) return;
         failures++;
         const kind = awsErrorKind(error);
-        this.lastError = `${kind} (${(error as Error).name ?? 'Error'})`;
-        this.options.onError(kind, error);
+        this.lastError = `${kind} (${(error as Error).name ?? 'Error'}: ${(error as Error).message})`;
+        this.options.context.error(kind, `live tail failed (${kind}): ${(error as Error).message}; reconnecting`, error);
       }
       this.connectedSince = undefined;
       this.options.onSession?.('end');
@@ -78,7 +79,7 @@ export class LiveTailSource {
         arns.push(group.replace(/:\*$/, ''));
         continue;
       }
-      const found = await this.options.client.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: group, limit: 50 }), { abortSignal: signal });
+      const found = await this.options.api.describeLogGroups({ logGroupNamePrefix: group, limit: 50 }, signal);
       const match = found.logGroups?.find((g) => g.logGroupName === group);
       const arn = match?.logGroupArn ?? match?.arn?.replace(/:\*$/, '');
       if (arn === undefined) throw Object.assign(new Error(`log group ${group} not found`), { name: 'ResourceNotFoundException' });
@@ -96,25 +97,26 @@ export class LiveTailSource {
     const abort = () => controller.abort();
     outer.addEventListener('abort', abort, { once: true });
     try {
-      const response = await this.options.client.send(new StartLiveTailCommand({ logGroupIdentifiers: arns, logEventFilterPattern: this.options.filterPattern }), { abortSignal: controller.signal });
+      const response = await this.options.api.startLiveTail({ logGroupIdentifiers: arns, logEventFilterPattern: this.options.filterPattern }, controller.signal);
       let started = false;
       for await (const event of response.responseStream ?? ([] as StartLiveTailResponseStream[])) {
         if (event.sessionStart !== undefined) {
           started = true;
-          this.connectedSince = this.options.now();
+          this.connectedSince = this.options.context.now();
           this.lastError = undefined;
           this.options.onSession?.('start');
         } else if (event.sessionUpdate !== undefined) {
-          if (event.sessionUpdate.sessionMetadata?.sampled === true) this.options.onSampled();
+          if (event.sessionUpdate.sessionMetadata?.sampled === true) this.options.context.event('sampled');
           const records = (event.sessionUpdate.sessionResults ?? []).map((result) => result.message).filter((m): m is string => typeof m === 'string');
-          if (records.length > 0) await this.options.deliver({ records, skipped: 0, invalid: [] });
+          // A batch the state store refused is not retried here: the reconciling poll reads it again.
+          if (records.length > 0) await this.options.context.deliver({ records, skipped: 0, invalid: [] }).catch((error: unknown) => this.options.context.error(COMMIT_FAILED, `a live-tail update was not committed (${(error as Error).message}); the reconciling poll reads it again`, error));
         }
       }
       return started;
     } catch (error) {
       // The service ends every session after 3 hours with SessionTimeoutException: not a failure.
       if ((error as Error).name === 'SessionTimeoutException') {
-        this.options.onError('session_ended', error);
+        this.options.context.event('session_ended', 'live tail session ended; reconnecting');
         return true;
       }
       throw error;

@@ -6,6 +6,8 @@ import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
+import { COMMIT_FAILED } from './source.ts';
+import type { Source, SourceContext, SourceStatus } from './source.ts';
 
 /** Read size: large enough that per-chunk work vanishes, small enough to keep memory flat. */
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -75,5 +77,42 @@ export async function* replayFiles(paths: readonly string[], options: ReplayOpti
     } catch (error) {
       onError(new InputError(path === '-' ? 'stdin' : path, reason(error)));
     }
+  }
+}
+
+export interface ReplaySourceOptions extends ReplayOptions {
+  readonly paths: readonly string[];
+  readonly context: SourceContext;
+}
+
+/** Replay as a source of `serve`: reads its paths once at start, then serves what it counted until stopped. */
+export class ReplaySource implements Source {
+  readonly name = 'replay';
+  readonly errorKinds: readonly string[] = ['unreadable_input', COMMIT_FAILED];
+  readonly eventKinds: readonly string[] = [];
+  private readonly options: ReplaySourceOptions;
+  private state: SourceStatus;
+
+  constructor(options: ReplaySourceOptions) {
+    this.options = options;
+    this.state = { ready: false, detail: `reading ${options.paths.length} path(s)` };
+  }
+
+  status(): SourceStatus {
+    return this.state;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { paths, context } = this.options;
+    let failed = 0;
+    for await (const batch of replayFiles(paths, this.options, (error) => {
+      if (signal.aborted) return;
+      failed++;
+      context.error('unreadable_input', error.message);
+    })) {
+      if (signal.aborted) return;
+      await context.deliver(batch).catch((error: unknown) => context.error(COMMIT_FAILED, `a replayed batch was not committed: ${(error as Error).message}`, error));
+    }
+    this.state = { ready: true, detail: `read ${paths.length - failed} of ${paths.length} path(s); serving its metrics until stopped` };
   }
 }

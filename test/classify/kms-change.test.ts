@@ -99,21 +99,20 @@ t.test('a record without eventID is still a change (it cannot be de-duplicated)'
 });
 
 t.test('property: the classifier is total over arbitrary JSON', async (t) => {
-  fc.assert(
+  t.doesNotThrow(() => fc.assert(
     fc.property(fc.jsonValue(), (value) => {
       const result = classifyRecord(value);
       return ['change', 'ignored', 'invalid'].includes(result.kind);
     }),
     { numRuns: 2000 },
-  );
-  fc.assert(
+  ), 'over any JSON value');
+  t.doesNotThrow(() => fc.assert(
     fc.property(
       fc.record({ eventVersion: fc.jsonValue(), eventSource: fc.oneof(fc.constant('kms.amazonaws.com'), fc.jsonValue()), eventName: fc.oneof(fc.constant('PutKeyPolicy'), fc.jsonValue()), eventTime: fc.jsonValue(), userIdentity: fc.jsonValue(), resources: fc.jsonValue(), requestParameters: fc.jsonValue(), responseElements: fc.jsonValue(), errorCode: fc.jsonValue() }, { requiredKeys: [] }),
       (value) => ['change', 'ignored', 'invalid'].includes(classifyRecord(value).kind),
     ),
     { numRuns: 2000 },
-  );
-  t.pass('no input threw');
+  ), 'over records of KMS shape with fields of any type');
 });
 
 t.test('an unknown eventVersion is still read: the fields we use have been stable since 1.0', async (t) => {

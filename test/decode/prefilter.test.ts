@@ -37,16 +37,16 @@ const names = fc.oneof(
 );
 
 t.test('property: whenever the classifier counts a change, the prefilter let it through', async (t) => {
-  await fc.assert(
+  t.doesNotThrow(() => fc.assert(
     fc.property(names, fc.constantFrom('kms.amazonaws.com', 'ec2.amazonaws.com'), fc.integer({ min: 0, max: 4 }), fc.boolean(), (eventName, eventSource, indent, withNested) => {
       const record: Record<string, unknown> = { eventVersion: '1.08', eventTime: '2026-11-20T10:00:00Z', eventSource };
       if (withNested) record['requestParameters'] = { eventName: 'Decrypt' };
       record['eventName'] = eventName;
       const text = JSON.stringify(record, null, indent === 0 ? undefined : indent);
       const [bytes, str] = both(text);
-      t.equal(bytes, str, 'bytes and text agree');
-      if (classifyRecord(record).kind === 'change') t.equal(bytes, true, `a change must pass: ${text}`);
+      // The byte and text readers agree, and a change always passes.
+      return bytes === str && (classifyRecord(record).kind !== 'change' || bytes);
     }),
     { numRuns: 2000 },
-  );
+  ));
 });

@@ -1,5 +1,5 @@
 // Fault injection: scripted and rate-based errors, delays, dropped connections and a per-second call quota.
-import type { Random } from './prng.ts';
+import type { Random } from '../../../trail/random.ts';
 import { ServiceError } from './wire.ts';
 
 export type ServerErrorKind = 'ServiceUnavailableException' | 'InternalFailure';
@@ -112,9 +112,9 @@ export class FaultInjector {
 
     if (!inScope) return { kind: 'pass', delayMs };
     // Always draw all three, so changing one rate does not shift the others' sequence.
-    const drop = this.#random();
-    const throttle = this.#random();
-    const server = this.#random();
+    const drop = this.#random.float();
+    const throttle = this.#random.float();
+    const server = this.#random.float();
     if (drop < s.dropConnectionRate) return { kind: 'drop', delayMs };
     if (throttle < s.throttleRate) return { kind: 'error', delayMs, error: throttling() };
     if (server < s.serverErrorRate) return { kind: 'error', delayMs, error: this.#serverError(s.serverErrorKind) };

@@ -1,6 +1,6 @@
 // FilterLogEvents and DescribeLogGroups: validation, scanning in bounded chunks, opaque expiring page tokens.
 import { PageTokens } from './page-tokens.ts';
-import type { Random } from './prng.ts';
+import type { Random } from '../../../trail/random.ts';
 import { optInteger, optString, optStringList, type JsonObject } from './request-input.ts';
 import { compareEvents, firstIndexAfter, type EventKey, type LogGroupRecord, type LogStore, type StoredLogEvent } from './store.ts';
 import { invalidParameter, resourceNotFound } from './wire.ts';
@@ -119,7 +119,7 @@ export class LogQueries {
     }
 
     // Like a time-bounded scan that found nothing yet: an empty page whose token resumes at the same place.
-    if (this.#deps.random() < this.#deps.emptyPageRate()) {
+    if (this.#deps.random.float() < this.#deps.emptyPageRate()) {
       return { events: [], nextToken: this.#filterTokens.issue({ query, after }) };
     }
 

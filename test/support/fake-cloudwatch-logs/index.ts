@@ -18,7 +18,7 @@ import {
   type LiveTailSettings,
   type LiveTailTarget,
 } from './live-tail.ts';
-import { randomStreams } from './prng.ts';
+import { Random } from '../../../trail/random.ts';
 import { optString, optStringList, parseBody, type JsonObject } from './request-input.ts';
 import { LogStore, type CreateLogGroupOptions, type NewLogEvent, type StoredLogEvent } from './store.ts';
 import { substringFilterPattern } from './substring-filter-pattern.ts';
@@ -119,7 +119,9 @@ export async function startFakeCloudWatchLogs(options: FakeCloudWatchLogsOptions
   const region = options.region ?? 'us-east-1';
   const now = options.now ?? Date.now;
   const checkScope = options.checkSignatureScope ?? true;
-  const random = randomStreams(options.seed ?? 1);
+  const seeded = new Random(options.seed ?? 1);
+  // One stream per purpose: the throttle decisions depend only on the sequence of calls, not on the pages or samples drawn in between.
+  const random = { faults: seeded.stream('faults'), pages: seeded.stream('pages'), sampling: seeded.stream('sampling'), tokens: seeded.stream('tokens') };
   const { compile, source } = await resolveFilterPattern(options.compileFilterPattern);
 
   const store = new LogStore({ now, accountId, region });

@@ -1,6 +1,6 @@
 // StartLiveTail sessions: sessionStart, periodic sampled sessionUpdates, a bounded buffer, and in-stream exceptions.
 import type { ServerResponse } from 'node:http';
-import type { Random } from './prng.ts';
+import type { Random } from '../../../trail/random.ts';
 import type { LogGroupRecord, StoredLogEvent } from './store.ts';
 import { encodeEvent, encodeException } from './wire.ts';
 
@@ -187,7 +187,7 @@ export class LiveTailSession {
     let chosen = batch;
     const sampled = batch.length > limit;
     if (sampled) {
-      chosen = sample(batch, limit, this.#random);
+      chosen = this.#random.sample(batch, limit);
       this.stats.eventsSampledOut += batch.length - limit;
     }
     const update = {
@@ -242,17 +242,4 @@ export class LiveTailSession {
     clearTimeout(this.#deadline);
     this.#onEnd(this);
   }
-}
-
-/** A uniform sample of `size` items, kept in ingestion order. */
-function sample<T>(items: readonly T[], size: number, random: Random): T[] {
-  const indexes = items.map((_, i) => i);
-  for (let i = 0; i < size; i++) {
-    const j = i + Math.floor(random() * (indexes.length - i));
-    [indexes[i], indexes[j]] = [indexes[j]!, indexes[i]!];
-  }
-  return indexes
-    .slice(0, size)
-    .sort((a, b) => a - b)
-    .map((i) => items[i]!);
 }

@@ -1,5 +1,5 @@
 // Opaque, expiring pagination tokens held server-side, so a client can only send back what it was given.
-import { randomToken, type Random } from './prng.ts';
+import type { Random } from '../../../trail/random.ts';
 import { invalidParameter } from './wire.ts';
 
 interface Issued<T> {
@@ -25,8 +25,8 @@ export class PageTokens<T> {
   }
 
   issue(state: T): string {
-    let token = randomToken(this.#random);
-    while (this.#issued.has(token)) token = randomToken(this.#random);
+    let token = this.#random.token();
+    while (this.#issued.has(token)) token = this.#random.token();
     this.#issued.set(token, { state, issuedAt: this.#now(), expired: false });
     return token;
   }

@@ -1,0 +1,26 @@
+// The AWS SDK clients: default credential chain and region, adaptive retries, paced and counted calls. Built only by the service.
+
+import type { Config } from './config.ts';
+import type { SelfMetrics } from './record/self-metrics.ts';
+import { countCalls, paceCalls } from './sources/aws-client-middleware.ts';
+import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
+
+/** The SDK reads AWS_ENDPOINT_URL(_SERVICE) itself; a local endpoint has no `stream-` host for live tail. */
+function endpointOverridden(env: NodeJS.ProcessEnv, service: string): boolean {
+  return (env[`AWS_ENDPOINT_URL_${service}`] ?? env['AWS_ENDPOINT_URL'] ?? '') !== '';
+}
+
+export async function cloudWatchLogs(config: Config, selfMetrics: SelfMetrics, env: NodeJS.ProcessEnv): Promise<CloudWatchLogsApi> {
+  // Loaded only when a pull source needs it: the SDK is most of the start time of a push-only service.
+  const { CloudWatchLogsClient } = await import('@aws-sdk/client-cloudwatch-logs');
+  const { cloudWatchLogsApi } = await import('./sources/cloudwatch-logs-api.ts');
+  const client = new CloudWatchLogsClient({
+    maxAttempts: config.awsMaxAttempts,
+    retryMode: 'adaptive',
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+    ...(endpointOverridden(env, 'CLOUDWATCH_LOGS') ? { disableHostPrefix: true } : {}),
+  });
+  client.middlewareStack.use(countCalls(selfMetrics));
+  client.middlewareStack.use(paceCalls(config.awsCallsPerSecond, new Set(['FilterLogEvents', 'DescribeLogGroups'])));
+  return cloudWatchLogsApi(client);
+}

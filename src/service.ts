@@ -1,0 +1,269 @@
+// Builds the service (serve) and the replay run from a Config: the pipeline, the state store, the sources and the HTTP app. Tests and bench start here.
+
+import type { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
+import { cloudWatchLogs } from './aws-clients.ts';
+import { buildFilterPattern } from './catalog/filter-pattern.ts';
+import type { Config } from './config.ts';
+import { checkServeConfig, firehoseAccessKey } from './config.ts';
+import type { InputError } from './errors.ts';
+import { NotRestoredError } from './errors.ts';
+import { SERVICE_NAME, VERSION } from './package-info.ts';
+import { Pipeline } from './pipeline.ts';
+import { ChangeLogEvents } from './record/change-log-events.ts';
+import { ChangeMetrics, exportKeyState } from './record/change-metrics.ts';
+import { CounterLedger } from './record/counter-ledger.ts';
+import { declareInstruments } from './record/instruments.ts';
+import type { Instruments } from './record/instruments.ts';
+import { SelfMetrics } from './record/self-metrics.ts';
+import { StateMetrics } from './record/state-metrics.ts';
+import { throttledLog } from './record/throttled-log.ts';
+import { buildApp } from './serve/app.ts';
+import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
+import { PollSource } from './sources/filter-log-events.ts';
+import { FirehoseSource } from './sources/firehose/firehose-source.ts';
+import { LiveTailSource } from './sources/live-tail.ts';
+import { ReplaySource, replayFiles } from './sources/replay-files.ts';
+import type { ReplayOptions } from './sources/replay-files.ts';
+import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
+import { CheckpointFile } from './state/checkpoint-file.ts';
+import { Committer } from './state/committer.ts';
+import { KeyState } from './state/key-state.ts';
+import { LocalState, MemoryStore } from './state/local-state.ts';
+import { replicaState } from './state/replica-state.ts';
+import type { ReplicaParts } from './state/replica-state.ts';
+import type { StateStore } from './state/state-store.ts';
+import { buildTelemetry } from './telemetry.ts';
+import type { Telemetry } from './telemetry.ts';
+
+export interface CoreDeps {
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: PinoLogger;
+  readonly now?: () => number;
+  /** An open file descriptor the change log events are written to as JSON lines. */
+  readonly logsFd?: number | undefined;
+}
+
+/** What serve and replay share: telemetry, the counters, the key state and the pipeline. */
+export interface Core {
+  readonly telemetry: Telemetry;
+  readonly instruments: Instruments;
+  readonly ledger: CounterLedger;
+  readonly selfMetrics: SelfMetrics;
+  readonly stateMetrics: StateMetrics;
+  readonly keyState: KeyState;
+  readonly local: LocalState;
+  readonly pipeline: Pipeline;
+}
+
+export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
+  const now = deps.now ?? Date.now;
+  const telemetry = await buildTelemetry({ seriesLimit: config.seriesLimit, logsFd: deps.logsFd, env: deps.env });
+  const ledger = new CounterLedger();
+  const instruments = declareInstruments(telemetry.meterProvider.getMeter(SERVICE_NAME, VERSION), ledger);
+  const selfMetrics = new SelfMetrics(ledger, instruments);
+  selfMetrics.buildInfo(VERSION, process.version);
+  const stateMetrics = new StateMetrics(ledger, instruments);
+  const keyState = new KeyState(config.keyStateLimit, { evicted: (table) => stateMetrics.evicted(table) });
+  stateMetrics.table('pending_deletions', keyState.limit, () => keyState.pendingCount);
+  stateMetrics.table('key_lifecycle_events', keyState.limit, () => keyState.lifecycleCount);
+  exportKeyState(instruments, keyState, telemetry);
+  const local = new LocalState({ capacity: config.dedupeCapacity, keyState, metrics: stateMetrics });
+  const changeMetrics = new ChangeMetrics(ledger, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit }, stateMetrics);
+  const changeLogEvents = new ChangeLogEvents(telemetry.logsEnabled ? telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION) : undefined);
+  const warn = throttledLog(deps.log, now);
+  const pipeline = new Pipeline({
+    ledger,
+    changeMetrics,
+    changeLogEvents,
+    selfMetrics,
+    keyState,
+    now,
+    onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${invalid.detail}`),
+  });
+  return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, local, pipeline };
+}
+
+/** Replay reads records up to --max-record-bytes, and whole documents (subscription payloads) up to 64 MiB. */
+export function replayOptions(config: Config, stdin: Readable): ReplayOptions {
+  return { stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
+}
+
+export interface ReplayResult {
+  readonly exposition: string;
+  readonly errors: readonly InputError[];
+}
+
+/** The replay command: every path through the pipeline, then the exposition. */
+export async function runReplay(paths: readonly string[], config: Config, deps: CoreDeps & { readonly stdin: Readable }): Promise<ReplayResult> {
+  const core = await buildCore(config, deps);
+  const source = { name: 'replay', errorKinds: ['unreadable_input'], eventKinds: [] };
+  core.selfMetrics.declareSource(source);
+  const committer = new Committer(core.pipeline, new MemoryStore(core.local), core.stateMetrics);
+  const errors: InputError[] = [];
+  for await (const batch of replayFiles(paths, replayOptions(config, deps.stdin), (error) => errors.push(error))) await committer.deliver(source.name, batch);
+  const exposition = await core.telemetry.exposition();
+  await core.telemetry.shutdown();
+  return { exposition, errors };
+}
+
+export interface ServiceDeps extends CoreDeps {
+  readonly stdin?: Readable;
+  /** The CloudWatch Logs API for poll and live tail; the SDK client when not given. */
+  readonly cloudWatchLogs?: CloudWatchLogsApi;
+}
+
+export interface Service {
+  readonly app: FastifyInstance;
+  readonly core: Core;
+  readonly committer: Committer;
+  readonly store: StateStore;
+  readonly sources: readonly Source[];
+  /** Listens (unless `listen: false`, for app.inject), takes the state store and restores, then runs the sources. Resolves with the address once listening. */
+  start(options?: { readonly listen?: boolean }): Promise<string | undefined>;
+  /** Resolves once the state is restored and the sources run. */
+  readonly restored: Promise<void>;
+  /** Drains the sources, closes the server, flushes telemetry, releases the state store. */
+  stop(): Promise<void>;
+}
+
+async function buildStore(config: Config, core: Core, parts: ReplicaParts, log: PinoLogger, now: () => number): Promise<StateStore> {
+  const replica = replicaState(parts);
+  const storeLog = { info: (msg: string) => log.info(msg), warn: (msg: string) => log.warn(msg), error: (msg: string) => log.error(msg) };
+  if (config.stateUrl !== undefined) {
+    // Loaded only when asked for: the Redis client is not needed by one process with a file.
+    const { RedisStore } = await import('./state/redis-store.ts');
+    return new RedisStore({ url: config.stateUrl, replicaId: config.replicaId, capacity: config.dedupeCapacity, keyState: core.keyState, replica, metrics: core.stateMetrics, log: storeLog, now });
+  }
+  if (config.checkpointFile !== undefined) return new CheckpointFile({ path: config.checkpointFile, local: core.local, replica, metrics: core.stateMetrics, log: storeLog, now });
+  return new MemoryStore(core.local);
+}
+
+export async function buildService(config: Config, deps: ServiceDeps): Promise<Service> {
+  checkServeConfig(config);
+  const now = deps.now ?? Date.now;
+  const log = deps.log;
+  const core = await buildCore(config, deps);
+  const abort = new AbortController();
+  let restored = false;
+  let markRestored: () => void = () => {};
+  let failRestore: (error: unknown) => void = () => {};
+  const restoredPromise = new Promise<void>((resolve, reject) => {
+    markRestored = resolve;
+    failRestore = reject;
+  });
+  // Awaited by whoever starts the service; never an unhandled rejection when nobody does.
+  restoredPromise.catch(() => {});
+  // The committer is created once the store exists; sources only deliver after that.
+  let committer: Committer | undefined;
+  const warn = throttledLog(log, now);
+
+  const context = (source: string): SourceContext => ({
+    deliver: async (batch, requestId) => {
+      if (committer === undefined || !restored) throw new NotRestoredError('the state store is not restored yet');
+      return committer.deliver(source, batch, requestId);
+    },
+    error: (kind, detail, error) => {
+      core.selfMetrics.sourceError(source, kind);
+      warn('warn', { source, error: kind, ...(error === undefined ? {} : { err: error }) }, detail);
+    },
+    event: (kind, detail) => {
+      core.selfMetrics.sourceEvent(source, kind);
+      if (detail !== undefined) log.debug({ source, event: kind }, detail);
+    },
+    now,
+  });
+
+  const sources: Source[] = [];
+  let poll: PollSource | undefined;
+  if (config.sources.includes('replay')) sources.push(new ReplaySource({ ...replayOptions(config, deps.stdin ?? process.stdin), paths: config.replayPaths, context: context('replay') }));
+  if (config.sources.includes('firehose')) {
+    sources.push(new FirehoseSource({ accessKey: firehoseAccessKey(config, deps.env), maxBodyBytes: config.firehoseMaxBodyBytes, context: context('firehose'), restored: () => restored }));
+  }
+  if (config.sources.includes('poll') || config.sources.includes('live-tail')) {
+    const api = deps.cloudWatchLogs ?? (await cloudWatchLogs(config, core.selfMetrics, deps.env));
+    const filterPattern = buildFilterPattern();
+    const liveTail = config.sources.includes('live-tail');
+    poll = new PollSource({
+      name: 'poll',
+      api,
+      logGroups: config.logGroups,
+      filterPattern,
+      // With live tail alone, the poll only reconciles what live tail missed.
+      interval: liveTail && !config.sources.includes('poll') ? config.reconcileInterval : config.pollInterval,
+      latenessWindow: config.latenessWindow,
+      lookback: config.lookback,
+      staleAfter: config.staleAfter,
+      seenLimit: config.dedupeCapacity,
+      metrics: core.stateMetrics,
+      context: context('poll'),
+    });
+    sources.push(poll);
+    if (liveTail) sources.push(new LiveTailSource({ name: 'live-tail', api, logGroups: config.logGroups, filterPattern, context: context('live-tail') }));
+  }
+  for (const source of sources) core.selfMetrics.declareSource(source);
+
+  const store = await buildStore(config, core, { ledger: core.ledger, selfMetrics: core.selfMetrics, sources: poll === undefined ? {} : { poll: poll.progress } }, log, now);
+  committer = new Committer(core.pipeline, store, core.stateMetrics, core.ledger);
+  const commits = committer;
+
+  const status = (): Record<string, SourceStatus> => {
+    const parts: Record<string, SourceStatus> = { state: store.status() };
+    for (const source of sources) parts[source.name] = restored ? source.status() : { ready: false, detail: 'waiting for the state to be restored' };
+    return parts;
+  };
+  const app = await buildApp({
+    version: VERSION,
+    logger: log,
+    metrics: async () => {
+      if (!restored) throw new NotRestoredError(store.status().detail);
+      return commits.scrape(() => core.telemetry.exposition());
+    },
+    status,
+    plugins: sources.flatMap((source) => (source.routes === undefined ? [] : [source.routes])),
+  });
+
+  const running: Promise<void>[] = [];
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    core,
+    committer,
+    store,
+    sources,
+    restored: restoredPromise,
+    async start(options = {}) {
+      const address = options.listen === false ? undefined : await app.listen({ host: config.listenAddress.host, port: config.listenAddress.port });
+      running.push(
+        (async () => {
+          try {
+            await store.open(abort.signal);
+          } catch (error) {
+            if (!abort.signal.aborted) failRestore(error);
+            return;
+          }
+          restored = true;
+          markRestored();
+          for (const source of sources) {
+            running.push(source.run(abort.signal).catch((error: unknown) => log.error({ source: source.name, err: error }, `source ${source.name} stopped: ${(error as Error).message}`)));
+          }
+        })(),
+      );
+      return address;
+    },
+    stop() {
+      stopping ??= (async () => {
+        abort.abort();
+        // A source blocked on a read (replay of an open stdin) must not hold the stop hostage.
+        if (config.replayPaths.includes('-')) deps.stdin?.destroy();
+        await Promise.race([Promise.allSettled(running), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+        await commits.idle();
+        await app.close();
+        await core.telemetry.shutdown();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

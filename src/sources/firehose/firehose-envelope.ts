@@ -1,0 +1,97 @@
+// Decodes a Kinesis Data Firehose HTTP endpoint request carrying CloudWatch Logs subscription payloads.
+//
+// The body is `{"requestId", "timestamp", "records": [{"data": base64}]}`; for a
+// CloudWatch Logs source each record is a gzip-compressed subscription payload. A bad
+// record is invalid with a reason and the good ones beside it still count; only an
+// envelope that cannot be read at all fails the request.
+
+import { gunzipSync } from 'node:zlib';
+import type { InvalidRecord, RawRecord, RecordBatch } from '../../record-batch.ts';
+import { readSubscriptionPayload } from '../../decode/subscription-payload.ts';
+
+/** Firehose sends 1 to 10,000 records per request. */
+export const FIREHOSE_MAX_RECORDS = 10_000;
+
+/** Firehose request ids are UUIDs; anything much longer is not one, and would be held in memory as a remembered id. */
+export const FIREHOSE_MAX_REQUEST_ID_LENGTH = 256;
+
+export type EnvelopeResult =
+  | { readonly kind: 'ok'; readonly requestId: string; readonly batch: RecordBatch; readonly controlMessages: number }
+  | { readonly kind: 'malformed'; readonly requestId: string | undefined; readonly reason: string };
+
+const GZIP_MAGIC = 0x1f;
+
+function malformed(requestId: string | undefined, reason: string): EnvelopeResult {
+  return { kind: 'malformed', requestId, reason };
+}
+
+/**
+ * `maxPayloadBytes` bounds each decompressed record, a whole subscription payload (a gzip
+ * bomb inside one record is invalid, not an out-of-memory).
+ */
+export function decodeFirehoseRequest(body: string, maxPayloadBytes: number): EnvelopeResult {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body);
+  } catch (error) {
+    return malformed(undefined, `body is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) return malformed(undefined, 'body is not a JSON object');
+  const { requestId, records } = envelope as { requestId?: unknown; records?: unknown };
+  const id = typeof requestId === 'string' ? requestId : undefined;
+  if (id === undefined || id === '') return malformed(undefined, 'requestId is missing, empty or not a string');
+  if (id.length > FIREHOSE_MAX_REQUEST_ID_LENGTH) return malformed(undefined, `requestId is longer than ${FIREHOSE_MAX_REQUEST_ID_LENGTH} characters`);
+  if (!Array.isArray(records)) return malformed(id, 'records is missing or not an array');
+  if (records.length > FIREHOSE_MAX_RECORDS) return malformed(id, `records holds ${records.length} entries, more than Firehose's ${FIREHOSE_MAX_RECORDS}`);
+
+  const out: RawRecord[] = [];
+  const invalid: InvalidRecord[] = [];
+  let controlMessages = 0;
+  for (const [index, record] of records.entries()) {
+    const data = typeof record === 'object' && record !== null ? (record as { data?: unknown }).data : undefined;
+    if (typeof data !== 'string') {
+      invalid.push({ reason: 'bad_envelope', detail: `records[${index}].data is missing or not a string` });
+      continue;
+    }
+    // Node's decoder skips characters that are not base64; re-encoding shows whether any were there
+    // (and is far cheaper than a regular expression over a long string).
+    const bytes = Buffer.from(data, 'base64');
+    if (data.length % 4 !== 0 || bytes.toString('base64') !== data) {
+      invalid.push({ reason: 'bad_base64', detail: `records[${index}].data is not base64` });
+      continue;
+    }
+    let text: string;
+    if (bytes[0] === GZIP_MAGIC) {
+      try {
+        text = gunzipSync(bytes, { maxOutputLength: maxPayloadBytes }).toString('utf8');
+      } catch (error) {
+        const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        invalid.push({ reason: tooLarge ? 'too_large' : 'bad_gzip', detail: `records[${index}]: ${tooLarge ? `larger than ${maxPayloadBytes} bytes once decompressed` : 'not a complete gzip stream'}` });
+        continue;
+      }
+    } else {
+      // CloudWatch Logs always gzips; a record that is not gzip is not one of its payloads.
+      invalid.push({ reason: 'bad_gzip', detail: `records[${index}] is not gzip-compressed (CloudWatch Logs subscription payloads are)` });
+      continue;
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch (error) {
+      invalid.push({ reason: 'malformed_json', detail: `records[${index}]: ${(error as Error).message}` });
+      continue;
+    }
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      invalid.push({ reason: 'bad_envelope', detail: `records[${index}] is not a subscription payload object` });
+      continue;
+    }
+    const result = readSubscriptionPayload(payload);
+    if (result.kind === 'control') controlMessages++;
+    else if (result.kind === 'invalid') invalid.push({ ...result.invalid, detail: `records[${index}]: ${result.invalid.detail}` });
+    else {
+      for (const message of result.messages) out.push(message);
+      for (const bad of result.invalid) invalid.push({ ...bad, detail: `records[${index}]: ${bad.detail}` });
+    }
+  }
+  return { kind: 'ok', requestId: id, batch: { records: out, skipped: 0, invalid }, controlMessages };
+}

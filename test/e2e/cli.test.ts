@@ -1,0 +1,222 @@
+// The command line as a user runs it: replay counts equal ground truth in every input form; errors are clear and coded.
+import t from 'tap';
+import type { Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { sample } from '../support/service-process.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const NODE = process.execPath;
+const MAIN = join(ROOT, 'src/main.ts');
+const TRAIL = join(ROOT, 'examples/trail.jsonl.gz');
+const truth = JSON.parse(readFileSync(join(ROOT, 'examples/trail.expected.json'), 'utf8')) as {
+  totalRecords: number;
+  records: { matched: number; ignored: number; duplicate: number; invalid: number };
+  successfulChanges: { total: number; byEventName: Record<string, number> };
+  failedChanges: { total: number };
+  successfulChangesBySeries: (Record<string, string> & { count: number })[];
+  failedChangesBySeries: (Record<string, string> & { count: number })[];
+};
+
+function run(args: readonly string[], options: { input?: Buffer | string; env?: Record<string, string> } = {}) {
+  const result = spawnSync(NODE, [MAIN, ...args], { input: options.input, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...options.env }, cwd: ROOT });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+
+function checkTruth(t: Test, body: string, form: string): void {
+  t.equal(sample(body, 'kms_config_changes_total'), truth.successfulChanges.total, `${form}: successful changes`);
+  for (const [eventName, count] of Object.entries(truth.successfulChanges.byEventName)) {
+    t.equal(sample(body, 'kms_config_changes_total', { event_name: eventName }), count, `${form}: ${eventName}`);
+  }
+  for (const { count, ...labels } of truth.successfulChangesBySeries) t.equal(sample(body, 'kms_config_changes_total', labels), count, `${form}: ${JSON.stringify(labels)}`);
+  t.equal(sample(body, 'kms_config_change_failures_total'), truth.failedChanges.total, `${form}: failures`);
+  for (const { count, ...labels } of truth.failedChangesBySeries) t.equal(sample(body, 'kms_config_change_failures_total', labels), count, `${form}: ${JSON.stringify(labels)}`);
+  t.equal(sample(body, 'kms_exporter_records_total', { result: 'matched' }), truth.records.matched, `${form}: matched`);
+  t.equal(sample(body, 'kms_exporter_records_total', { result: 'duplicate' }), truth.records.duplicate, `${form}: duplicate`);
+  t.equal(sample(body, 'kms_exporter_records_total', { result: 'invalid' }), 0, `${form}: invalid`);
+  t.equal(sample(body, 'kms_key_pending_deletion_timestamp_seconds'), 1798044312, `${form}: the one key still pending deletion`);
+}
+
+const lines = gunzipSync(readFileSync(TRAIL)).toString('utf8').trim().split('\n');
+const work = mkdtempSync(join(tmpdir(), 'kce-main-'));
+
+t.test('replay of the example trail (gzip JSON Lines) equals the ground truth', async (t) => {
+  const result = run(['replay', TRAIL]);
+  t.equal(result.status, 0);
+  t.equal(result.stderr, '');
+  checkTruth(t, result.stdout, 'jsonl.gz');
+  t.equal(sample(result.stdout, 'kms_exporter_records_total'), truth.totalRecords);
+});
+
+t.test('the same trail as CloudTrail S3 log files (gzip, several files) gives the same counts', async (t) => {
+  const files: string[] = [];
+  for (let i = 0; i < lines.length; i += 700) {
+    const path = join(work, `111122223333_CloudTrail_us-east-1_${i}.json.gz`);
+    writeFileSync(path, gzipSync(`{"Records":[${lines.slice(i, i + 700).join(',')}]}`));
+    files.push(path);
+  }
+  const result = run(['replay', ...files]);
+  t.equal(result.status, 0);
+  checkTruth(t, result.stdout, 's3');
+});
+
+t.test('the same trail as CloudWatch Logs subscription payloads, from stdin', async (t) => {
+  const payloads = [];
+  for (let i = 0; i < lines.length; i += 250) {
+    payloads.push(
+      gzipSync(
+        JSON.stringify({
+          messageType: 'DATA_MESSAGE',
+          owner: '111122223333',
+          logGroup: 'aws-cloudtrail-logs-111122223333',
+          logStream: '111122223333_CloudTrail_us-east-1',
+          subscriptionFilters: ['kms-changes'],
+          logEvents: lines.slice(i, i + 250).map((message, j) => ({ id: String(i + j), timestamp: 1, message })),
+        }),
+      ),
+    );
+  }
+  payloads.splice(1, 0, gzipSync(JSON.stringify({ messageType: 'CONTROL_MESSAGE', owner: 'CloudwatchLogs', logGroup: '', logStream: '', subscriptionFilters: [], logEvents: [{ id: '', timestamp: 1, message: 'CWL CONTROL MESSAGE: Checking health of destination Firehose.' }] })));
+  const result = run(['replay', '-'], { input: Buffer.concat(payloads) });
+  t.equal(result.status, 0);
+  checkTruth(t, result.stdout, 'subscription');
+});
+
+t.test('replaying the trail twice counts each change once (eventID de-duplication)', async (t) => {
+  const result = run(['replay', TRAIL, TRAIL]);
+  t.equal(sample(result.stdout, 'kms_config_changes_total'), truth.successfulChanges.total);
+  t.equal(sample(result.stdout, 'kms_exporter_records_total', { result: 'duplicate' }), 2 * truth.records.duplicate + truth.records.matched, 'every record of the second pass is a duplicate');
+});
+
+t.test('a bad record inside good input is counted invalid; the rest is counted', async (t) => {
+  const input = [lines[0], '{"eventVersion":"1.08","eventSource":"kms.amazonaws.com","eventName":"DisableKey","eventTime":42}', '{broken', ...lines.slice(1)].join('\n');
+  const result = run(['replay', '-'], { input });
+  t.equal(result.status, 0);
+  t.equal(sample(result.stdout, 'kms_exporter_records_total', { result: 'invalid' }), 2);
+  t.equal(sample(result.stdout, 'kms_exporter_invalid_records_total', { reason: 'wrong_type' }), 1);
+  t.equal(sample(result.stdout, 'kms_exporter_invalid_records_total', { reason: 'malformed_json' }), 1);
+  t.equal(sample(result.stdout, 'kms_config_changes_total'), truth.successfulChanges.total);
+  t.match(result.stderr, /"reason":"wrong_type".*"msg":"invalid record: DisableKey: eventTime is missing or not a timestamp"/);
+});
+
+t.test('unreadable input: a clear message, non-zero exit, the metrics of what was read', async (t) => {
+  const truncated = join(work, 'truncated.jsonl.gz');
+  const gz = readFileSync(TRAIL);
+  writeFileSync(truncated, gz.subarray(0, Math.floor(gz.length / 2)));
+  const result = run(['replay', TRAIL, join(work, 'missing.json'), truncated]);
+  t.equal(result.status, 1);
+  const messages = result.stderr.split('\n').filter((line) => !line.startsWith('{')).join('\n');
+  t.equal(messages, `kms-change-exporter: ${join(work, 'missing.json')}: no such file\nkms-change-exporter: ${truncated}: gzip stream is truncated\n`);
+  t.equal(sample(result.stdout, 'kms_config_changes_total'), truth.successfulChanges.total, 'the good file is fully counted');
+  t.equal(sample(result.stdout, 'kms_exporter_invalid_records_total', { reason: 'truncated' }), 1);
+});
+
+t.test('--logs writes one JSON line per change with the documented attributes', async (t) => {
+  const logs = join(work, 'events.jsonl');
+  const result = run(['replay', join(ROOT, 'test/fixtures/cloudtrail/ScheduleKeyDeletion.json'), '--logs', logs]);
+  t.equal(result.status, 0);
+  const events = readFileSync(logs, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.equal(events.length, 1);
+  const event = events[0]!;
+  t.equal(event['eventName'], 'aws.kms.config_change');
+  t.equal(event['severityText'], 'ERROR');
+  t.equal(event['severityNumber'], 17);
+  t.equal(event['timestamp'], '2026-11-20T18:58:30.000Z');
+  t.match(event['body'], /^arn:aws:iam::111122223333:user\/Alice scheduled key arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]+ for deletion in \d+ days$/);
+  const attributes = event['attributes'] as Record<string, unknown>;
+  t.match(attributes, {
+    'cloud.provider': 'aws',
+    'cloud.account.id': '111122223333',
+    'cloud.region': 'us-east-1',
+    'aws.cloudtrail.event_name': 'ScheduleKeyDeletion',
+    'aws.kms.change.risk': 'high',
+    'aws.kms.change.outcome': 'success',
+    'aws.principal.type': 'IAMUser',
+    'security_rule.name': 'KMS-007',
+    'alert.severity': 'critical',
+  });
+  t.type(attributes['aws.cloudtrail.event_id'], 'string');
+  t.type(attributes['aws.kms.deletion_date'], 'string');
+});
+
+t.test('a bad setting stops the start with a message naming the flag and variable', async (t) => {
+  let result = run(['replay', TRAIL, '--label-value-limit', '0']);
+  t.equal(result.status, 2);
+  t.equal(result.stderr, 'kms-change-exporter: invalid --label-value-limit (KMS_EXPORTER_LABEL_VALUE_LIMIT): expected a whole number from 1 to 100000, got "0"\n');
+  t.equal(result.stdout, '');
+  result = run(['replay', TRAIL], { env: { KMS_EXPORTER_MAX_RECORD_BYTES: 'lots' } });
+  t.equal(result.status, 2);
+  t.equal(result.stderr, 'kms-change-exporter: invalid --max-record-bytes (KMS_EXPORTER_MAX_RECORD_BYTES): expected a size such as 1MiB or 65536, got "lots"\n');
+  result = run(['serve', '--listen-address', 'nowhere']);
+  t.equal(result.status, 2);
+  t.equal(result.stderr, 'kms-change-exporter: invalid --listen-address (KMS_EXPORTER_LISTEN_ADDRESS): expected [host]:port such as :9842 or 127.0.0.1:9842, got "nowhere"\n');
+  result = run(['serve', '--source', 'carrier-pigeon']);
+  t.equal(result.status, 2);
+  t.match(result.stderr, /^kms-change-exporter: invalid --source \(KMS_EXPORTER_SOURCE\): expected one of .*, got "carrier-pigeon"\n$/);
+  result = run(['replay', TRAIL, '--logs', '-']);
+  t.equal(result.status, 2);
+  t.equal(result.stderr, 'kms-change-exporter: invalid --logs (KMS_EXPORTER_LOGS_FILE): replay writes metrics to stdout; give --logs a file\n');
+});
+
+t.test('--help lists every setting with its environment variable; --version prints the version', async (t) => {
+  const help = run(['serve', '--help']);
+  t.equal(help.status, 0);
+  for (const variable of ['KMS_EXPORTER_LISTEN_ADDRESS', 'KMS_EXPORTER_SOURCE', 'KMS_EXPORTER_LABEL_KEY_ID', 'KMS_EXPORTER_DEDUPE_CAPACITY', 'KMS_EXPORTER_LOG_LEVEL']) t.match(help.stdout, variable);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  t.equal(run(['--version']).stdout, `${pkg.version}\n`);
+});
+
+t.test('filter-pattern prints the pattern; iam-policy prints least privilege for the sources', async (t) => {
+  const pattern = run(['filter-pattern']);
+  t.equal(pattern.status, 0);
+  t.match(pattern.stdout, /^\{ \$\.eventSource = "kms\.amazonaws\.com" && \$\.eventName = %\^CancelKeyDeletion\$\|.*\^UpdatePrimaryRegion\$% \}\n$/);
+  t.ok(pattern.stdout.trim().length <= 1024);
+  const policy = JSON.parse(run(['iam-policy', '--source', 'live-tail', '--log-group', 'org-trail', '--region', 'us-east-1', '--account', '111122223333']).stdout) as { Statement: { Action: string[]; Resource: string[] | string }[] };
+  t.same(
+    policy.Statement.map((s) => [s.Action, s.Resource]),
+    [
+      [['logs:FilterLogEvents'], ['arn:aws:logs:us-east-1:111122223333:log-group:org-trail', 'arn:aws:logs:us-east-1:111122223333:log-group:org-trail:*']],
+      [['logs:StartLiveTail'], ['arn:aws:logs:us-east-1:111122223333:log-group:org-trail', 'arn:aws:logs:us-east-1:111122223333:log-group:org-trail:*']],
+      [['logs:StopLiveTail'], '*'],
+      [['logs:DescribeLogGroups'], ['arn:aws:logs:us-east-1:111122223333:log-group:*']],
+    ],
+  );
+});
+
+t.test('serve: replays the example, answers /metrics, /-/ready, /-/healthy and /, stops on SIGTERM', async (t) => {
+  const child = spawn(NODE, [MAIN, 'serve', '--source', 'replay', '--replay', TRAIL, '--listen-address', '127.0.0.1:0'], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '' } });
+  let stderr = '';
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (match !== null) resolve(match[1]!);
+    });
+    child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
+  });
+  let ready = await fetch(`${address}/-/ready`);
+  for (let i = 0; i < 50 && ready.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    ready = await fetch(`${address}/-/ready`);
+  }
+  t.equal(ready.status, 200);
+  t.same(await ready.json(), {
+    status: 'ready',
+    sources: { state: { ready: true, detail: 'in memory (no checkpoint): a restart starts from the look-back' }, replay: { ready: true, detail: 'read 1 of 1 path(s); serving its metrics until stopped' } },
+  });
+  const metrics = await fetch(`${address}/metrics`);
+  t.equal(metrics.status, 200);
+  checkTruth(t, await metrics.text(), 'serve');
+  const healthy = await fetch(`${address}/-/healthy`);
+  t.equal(await healthy.text(), 'kms-change-exporter is healthy.\n');
+  const landing = await fetch(`${address}/`);
+  t.match(await landing.text(), /<a href="metrics">Metrics<\/a>/);
+  t.equal((await fetch(`${address}/nope`)).status, 404);
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  t.equal(await exit, 0);
+});
