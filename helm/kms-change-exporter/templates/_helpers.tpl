@@ -58,9 +58,42 @@ app.kubernetes.io/part-of: kms-change-exporter
 {{- end -}}
 {{- end -}}
 
-{{/* "true" when the source keeps a checkpoint and so must run as exactly one replica. */}}
-{{- define "kms-change-exporter.stateful" -}}
+{{/*
+"true" when the source reads the log groups itself (poll, live-tail) and so runs as
+exactly one replica: a second poller would re-read every log group (correct with shared
+state, where eventIDs are de-duplicated, but wasted calls against the FilterLogEvents
+quota; without it, two checkpoints would diverge).
+*/}}
+{{- define "kms-change-exporter.singleReplica" -}}
 {{- if has .Values.source (list "poll" "live-tail") -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when the replicas share their state through Redis or Valkey (state.url or state.existingSecret). */}}
+{{- define "kms-change-exporter.sharedState" -}}
+{{- if or .Values.state.url .Values.state.existingSecret -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when the one replica keeps its state in a checkpoint file (poll, live-tail without shared state). */}}
+{{- define "kms-change-exporter.checkpoint" -}}
+{{- if and (include "kms-change-exporter.singleReplica" .) (not (include "kms-change-exporter.sharedState" .)) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The workload's kind: a StatefulSet gives each replica the stable name its counters are kept under in the shared store. */}}
+{{- define "kms-change-exporter.workloadKind" -}}
+{{- if include "kms-change-exporter.sharedState" . -}}StatefulSet{{- else -}}Deployment{{- end -}}
+{{- end -}}
+
+{{/* Replicas without autoscaling: replicaCount, or 2 when it is empty (firehose); poll and live-tail run one. */}}
+{{- define "kms-change-exporter.replicas" -}}
+{{- if include "kms-change-exporter.singleReplica" . -}}1
+{{- else if kindIs "invalid" .Values.replicaCount -}}2
+{{- else -}}{{ int .Values.replicaCount }}
+{{- end -}}
+{{- end -}}
+
+{{/* The StatefulSet's governing Service: headless, for the pods' stable network identity only. */}}
+{{- define "kms-change-exporter.headlessService" -}}
+{{- printf "%s-headless" (include "kms-change-exporter.fullname" . | trunc 54 | trimSuffix "-") -}}
 {{- end -}}
 
 {{- define "kms-change-exporter.checkpointClaim" -}}
@@ -85,14 +118,18 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 
 {{/* Combinations the schema cannot express, each failing with what to change. */}}
 {{- define "kms-change-exporter.validate" -}}
-{{- $stateful := include "kms-change-exporter.stateful" . -}}
+{{- $single := include "kms-change-exporter.singleReplica" . -}}
+{{- $shared := include "kms-change-exporter.sharedState" . -}}
 {{- if and (eq .Values.source "firehose") (not .Values.firehose.accessKey.existingSecret) (not .Values.firehose.accessKey.value) -}}
 {{- fail "source firehose needs the Firehose access key: set firehose.accessKey.existingSecret (recommended) or firehose.accessKey.value" -}}
 {{- end -}}
-{{- if and $stateful .Values.autoscaling.enabled -}}
-{{- fail (printf "autoscaling.enabled needs source firehose: %s keeps a checkpoint file and runs as exactly one replica" .Values.source) -}}
+{{- if and $single .Values.autoscaling.enabled -}}
+{{- fail (printf "autoscaling.enabled needs source firehose: source %s runs as exactly one replica (more replicas would each re-read the log groups)" .Values.source) -}}
 {{- end -}}
-{{- if and $stateful .Values.ingress.enabled -}}
+{{- if and $single (not (kindIs "invalid" .Values.replicaCount)) (gt (int .Values.replicaCount) 1) -}}
+{{- fail (printf "replicaCount %d needs source firehose: source %s runs as exactly one replica (more replicas would each re-read the log groups)" (int .Values.replicaCount) .Values.source) -}}
+{{- end -}}
+{{- if and $single .Values.ingress.enabled -}}
 {{- fail (printf "ingress.enabled needs source firehose: the Ingress exposes the POST /firehose endpoint, which source %s does not serve" .Values.source) -}}
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (not .Values.autoscaling.targetCPUUtilizationPercentage) (not .Values.autoscaling.targetMemoryUtilizationPercentage) -}}
@@ -106,5 +143,33 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- fail "autoscaling.minReplicas is above autoscaling.maxReplicas" -}}
+{{- end -}}
+{{- range .Values.extraEnv -}}
+{{- if has .name (list "KMS_EXPORTER_STATE_URL" "KMS_EXPORTER_REPLICA_ID") -}}
+{{- fail (printf "extraEnv sets %s, which the chart manages: set state.url or state.existingSecret instead (the chart then runs a StatefulSet, whose pod names are the stable replica ids)" .name) -}}
+{{- end -}}
+{{- end -}}
+{{- if $shared -}}
+{{- if and .Values.state.url .Values.state.existingSecret -}}
+{{- fail "state.url and state.existingSecret are both set: give the URL in one place (existingSecret when it carries a password)" -}}
+{{- end -}}
+{{- if or .Values.persistence.enabled .Values.persistence.existingClaim -}}
+{{- fail "state replaces the checkpoint file: unset persistence.enabled and persistence.existingClaim (a release keeps its state either in Redis/Valkey or in a checkpoint, never both)" -}}
+{{- end -}}
+{{- range .Values.extraEnv -}}
+{{- if eq .name "KMS_EXPORTER_CHECKPOINT_FILE" -}}
+{{- fail "state replaces the checkpoint file: remove KMS_EXPORTER_CHECKPOINT_FILE from extraEnv (a release keeps its state either in Redis/Valkey or in a checkpoint, never both)" -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.state.url -}}
+{{- $url := urlParse . -}}
+{{- if contains ":" $url.userinfo -}}
+{{- fail "state.url carries a password: put the whole URL in a Secret and set state.existingSecret (Helm values and the release record are not secret)" -}}
+{{- end -}}
+{{- $port := regexFind "[0-9]+$" (regexFind ":[0-9]+$" $url.host) | default "6379" -}}
+{{- if ne $port (toString (int $.Values.state.port)) -}}
+{{- fail (printf "state.url connects to port %s but state.port is %d: set state.port to %s (the NetworkPolicy opens state.port to the store)" $port (int $.Values.state.port) $port) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
