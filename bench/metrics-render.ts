@@ -4,16 +4,16 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { CATALOG } from '../src/catalog/kms-events.ts';
 import { loadConfig } from '../src/config.ts';
-import { wire } from '../src/main.ts';
-import { buildApp } from '../src/serve/app.ts';
+import { buildService } from '../src/service.ts';
 
 const SERIES = 1200;
 const SCRAPES = 300;
 const ROOT = join(import.meta.dirname, '..');
 
-const config = loadConfig({});
+// The service as it runs (a push source, so nothing polls), on loopback; the records go straight to its committer.
+const config = loadConfig({ source: 'firehose', listenAddress: '127.0.0.1:0' });
 const log = pino({ level: 'silent' });
-const { telemetry, pipeline } = await wire(config, log, undefined, {});
+const service = await buildService(config, { env: { KMS_EXPORTER_FIREHOSE_ACCESS_KEY: 'bench' }, log });
 
 // One record per series: 31 events x 39 account/region pairs = 1,209 series of kms_config_changes_total.
 const records: string[] = [];
@@ -36,10 +36,9 @@ for (let account = 0; n < SERIES; account++) {
     n++;
   }
 }
-pipeline.handleBatch('bench', { records, skipped: 0, invalid: [] });
-
-const app = await buildApp({ version: 'bench', logger: log, metricsHandler: (req, res) => telemetry.prometheus.getMetricsRequestHandler(req, res), sourceStatus: () => ({}) });
-const address = await app.listen({ host: '127.0.0.1', port: 0 });
+const address = (await service.start())!;
+await service.restored;
+await service.committer.deliver('bench', { records, skipped: 0, invalid: [] });
 
 const durations: number[] = [];
 let bytes = 0;
@@ -53,8 +52,7 @@ for (let i = 0; i < SCRAPES + 20; i++) {
   bytes = body.length;
   series = body.split('\n').filter((line) => line !== '' && !line.startsWith('#')).length;
 }
-await app.close();
-await telemetry.shutdown();
+await service.stop();
 
 durations.sort((a, b) => a - b);
 const pick = (q: number) => durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]!;

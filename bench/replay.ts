@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GENERATOR_VERSION, generateTrail, truthPath } from './generate-trail.ts';
-import type { GenerateOptions, TrailTruth } from './generate-trail.ts';
+import { GENERATOR_VERSION, generateTrailFiles, truthPath } from './generate-trail.ts';
+import type { BenchTrailTruth, GenerateOptions } from './generate-trail.ts';
 import { mtime, newestMtime, warmPageCache } from './harness.ts';
 import type { BenchCase, BenchContext, RowSummary, Sample, Suite } from './harness.ts';
 
@@ -20,10 +20,10 @@ function sizeName(records: number): string {
 }
 
 /** Reuses a trail generated earlier with the same parameters, otherwise generates it. */
-async function ensureTrail(options: GenerateOptions, regenerate: boolean): Promise<TrailTruth> {
+async function ensureTrail(options: GenerateOptions, regenerate: boolean): Promise<BenchTrailTruth> {
   const path = truthPath(options.out);
   if (!regenerate && existsSync(path) && existsSync(options.out)) {
-    const truth = JSON.parse(await readFile(path, 'utf8')) as TrailTruth;
+    const truth = JSON.parse(await readFile(path, 'utf8')) as BenchTrailTruth;
     const same =
       truth.generatorVersion === GENERATOR_VERSION &&
       truth.seed === options.seed &&
@@ -39,7 +39,7 @@ async function ensureTrail(options: GenerateOptions, regenerate: boolean): Promi
   }
   await rm(options.out, { recursive: true, force: true });
   process.stderr.write(`[replay] generating ${options.out} (${options.format}${options.gzip ? ', gzip' : ''}, ${integer.format(options.records)} records, seed ${options.seed}) ...\n`);
-  const truth = await generateTrail(options);
+  const truth = await generateTrailFiles(options);
   process.stderr.write(`[replay] generated ${integer.format(truth.records)} records, ${(truth.diskBytes / 1e6).toFixed(0)} MB on disk, in ${truth.generationSeconds} s\n`);
   return truth;
 }
@@ -64,7 +64,7 @@ export function sumByLabel(exposition: string, metric: string, label: string): M
 }
 
 /** Compares a replay's exposition with the trail's truth, by event name, successes and failures apart. */
-export function checkExposition(exposition: string, truth: TrailTruth): string {
+export function checkExposition(exposition: string, truth: BenchTrailTruth): string {
   const succeeded = sumByLabel(exposition, 'kms_config_changes_total', 'event_name');
   const failed = sumByLabel(exposition, 'kms_config_change_failures_total', 'event_name');
   if (succeeded === null) return 'UNVERIFIED: no kms_config_changes_total in the output';
@@ -85,7 +85,7 @@ export function checkExposition(exposition: string, truth: TrailTruth): string {
   return `ok: ${integer.format(truth.changes.succeeded)} changes + ${integer.format(truth.changes.failed)} failed, by name${records === null ? '' : ', records_total'}`;
 }
 
-function checkNaive(sample: Sample, truth: TrailTruth): string {
+function checkNaive(sample: Sample, truth: BenchTrailTruth): string {
   let counts: { records: number; changes: number; failures: number; byEventName: Record<string, { succeeded: number; failed: number }> };
   try {
     counts = JSON.parse(sample.stdout) as typeof counts;
@@ -111,8 +111,8 @@ function rssTarget(row: RowSummary): string {
 }
 
 export function createReplaySuite(): Suite {
-  let jsonl: TrailTruth | null = null;
-  let s3: TrailTruth | null = null;
+  let jsonl: BenchTrailTruth | null = null;
+  let s3: BenchTrailTruth | null = null;
   let staleBuild = false;
   const jsonlGroup = 'JSON Lines';
   const s3Group = 'gzipped S3 log files';
