@@ -22,6 +22,9 @@ const DESIGN_METRICS: ReadonlySet<string> = new Set([
   'kms_config_changes_total',
   'kms_config_change_failures_total',
   'kms_key_pending_deletion_timestamp_seconds',
+  'kms_config_change_findings_total',
+  'kms_aws_account_info',
+  'kms_key_material_expiry_timestamp_seconds',
   'kms_exporter_records_total',
   'kms_exporter_event_delay_seconds_bucket',
   'kms_exporter_event_delay_seconds_sum',
@@ -36,7 +39,9 @@ const DESIGN_METRICS: ReadonlySet<string> = new Set([
 const KMS_CHANGE_METRICS: ReadonlySet<string> = new Set([
   'kms_config_changes_total',
   'kms_config_change_failures_total',
+  'kms_config_change_findings_total',
   'kms_key_pending_deletion_timestamp_seconds',
+  'kms_key_material_expiry_timestamp_seconds',
 ]);
 
 // Label references every KMS-007 description must template, unless the alert's series
@@ -47,6 +52,7 @@ const DESCRIPTION_LABELS_EXCEPTIONS: Readonly<Record<string, readonly string[]>>
   KmsChangeFailureBurst: ['aws_account_id', 'aws_region', 'principal_type'],
   // A key-state gauge: no event or principal labels; the event is named in the text.
   KmsKeyDeletionImminent: ['aws_account_id', 'aws_region', 'key_id'],
+  KmsKeyMaterialExpiring: ['aws_account_id', 'aws_region', 'key_id'],
 };
 
 interface AlertingRule {
@@ -274,7 +280,7 @@ t.test('every alert follows the mixin conventions', async (t) => {
 t.test('each risk family alerts with the severity the catalog maps it to', async (t) => {
   const risks: readonly Risk[] = ['high', 'medium', 'low'];
   for (const risk of risks) {
-    const family = alerts.filter((alert) => alert.expr.includes(`{risk="${risk}"}`));
+    const family = alerts.filter((alert) => alert.expr.includes(`{risk="${risk}"`));
     t.equal(family.length, 1, `one alert selects risk="${risk}"`);
     t.equal(family[0]?.labels?.severity, SEVERITY_BY_RISK[risk], `risk ${risk} -> ${SEVERITY_BY_RISK[risk]}`);
   }
