@@ -16,6 +16,12 @@ export interface ExpectationMatch {
   /** ARN patterns; an assumed-role session matches by its role (with or without the role's path). */
   readonly principals?: readonly string[];
   readonly principalTypes?: readonly PrincipalType[];
+  /**
+   * Patterns on userIdentity.invokedBy: the AWS service that made the call, on its own or
+   * on a caller's behalf (EBS creating a grant while bob attaches a volume is an AssumedRole
+   * call invoked by ec2.amazonaws.com). AWS sets it; the caller cannot, unlike userAgent.
+   */
+  readonly invokedBy?: readonly string[];
   readonly accounts?: readonly string[];
   readonly regions?: readonly string[];
   /** CIDR ranges, IPv4 or IPv6 (a bare address is a /32 or /128). */
@@ -163,6 +169,10 @@ function compileMatch(match: ExpectationMatch): readonly Test[] {
   if (match.principalTypes !== undefined) {
     const types: ReadonlySet<string> = new Set(match.principalTypes);
     tests.push((s) => types.has(s.change.principal.type));
+  }
+  if (match.invokedBy !== undefined) {
+    const matches = anyWildcard(match.invokedBy);
+    tests.push((s) => s.change.principal.invokedBy !== undefined && matches([s.change.principal.invokedBy]));
   }
   if (match.accounts !== undefined) {
     const accounts: ReadonlySet<string> = new Set(match.accounts);

@@ -32,60 +32,56 @@ function quoted(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-const pattern = (what: string): z.ZodString =>
-  z
-    .string({ error: `expected ${what} as a string` })
-    .min(1, { error: `expected ${what}, got an empty string` })
-    .refine((value) => !/\s/.test(value), { error: (issue) => `${what} must not contain white space, got ${quoted(issue.input)}` });
+/** A string checked by `problem`, which returns the one message for a bad value (or undefined when it is good). */
+const checked = (what: string, problem: (value: string) => string | undefined): z.ZodType<string> =>
+  z.string({ error: `expected ${what} as a string` }).superRefine((value, context) => {
+    const message = value === '' ? `expected ${what}, got an empty string` : problem(value);
+    if (message !== undefined) context.addIssue({ code: 'custom', message });
+  });
+
+const oneOf = (values: readonly string[]) => (value: string) => (values.includes(value) ? undefined : `expected one of ${values.join(', ')}, got ${quoted(value)}`);
 
 const list = <T extends z.ZodType>(item: T) => z.array(item).min(1, { error: 'must list at least one value (leave the field out to match any)' });
 
-const eventName = z.string().refine((value) => CATALOG_EVENT_NAMES.has(value), {
-  error: (issue) => `${quoted(issue.input)} is not a KMS change event in the catalog (see the README's event table)`,
-});
+const eventName = checked('an event name', (value) =>
+  CATALOG_EVENT_NAMES.has(value) ? undefined : `${quoted(value)} is not a KMS change event in the catalog (see the README's event table)`,
+);
 
-const category = z.string().refine((value) => (CATEGORIES as readonly string[]).includes(value), {
-  error: (issue) => `expected one of ${CATEGORIES.join(', ')}, got ${quoted(issue.input)}`,
-});
+const category = checked('a category', oneOf(CATEGORIES));
 
-const principalType = z.string().refine((value) => (PRINCIPAL_TYPES as readonly string[]).includes(value), {
-  error: (issue) => `expected one of ${PRINCIPAL_TYPES.join(', ')}, got ${quoted(issue.input)}`,
-});
+const principalType = checked('a principal type', oneOf(PRINCIPAL_TYPES));
 
-const principal = pattern('an ARN pattern').superRefine((value, context) => {
+const principal = checked('an ARN pattern', (value) => {
   const session = SESSION_PATTERN.exec(value);
   if (session !== null) {
     const [, partition, account, role] = session as unknown as [string, string, string, string];
     // The session name is chosen by whoever assumes the role: matching on it would let anyone who can assume a role pick the rule.
-    context.addIssue({
-      code: 'custom',
-      message: `an assumed-role session matches by its role whatever the session name: write arn:${partition}:iam::${account}:role/${role === '' ? 'ROLE' : role}, got ${quoted(value)}`,
-    });
-    return;
+    return `an assumed-role session matches by its role whatever the session name: write arn:${partition}:iam::${account}:role/${role === '' ? 'ROLE' : role}, got ${quoted(value)}`;
   }
-  if (!(value === '*' || value.startsWith('arn:') || value.endsWith('.amazonaws.com'))) {
-    context.addIssue({ code: 'custom', message: `expected an ARN pattern (arn:...) or an AWS service principal (*.amazonaws.com), got ${quoted(value)}` });
+  if (/\s/.test(value) || !(value === '*' || value.startsWith('arn:') || value.endsWith('.amazonaws.com'))) {
+    return `expected an ARN pattern (arn:...) or an AWS service principal (*.amazonaws.com), got ${quoted(value)}`;
   }
+  return undefined;
 });
 
-const account = z.string({ error: 'expected a 12-digit AWS account id as a string' }).refine((value) => ACCOUNT.test(value), {
-  error: (issue) => `expected a 12-digit AWS account id, got ${quoted(issue.input)}`,
-});
+const invokedBy = checked('an AWS service pattern', (value) =>
+  /^[a-z0-9*?.-]+$/.test(value) ? undefined : `expected an AWS service name pattern such as *.amazonaws.com, got ${quoted(value)}`,
+);
 
-const region = z.string().refine((value) => REGION.test(value), { error: (issue) => `expected an AWS region such as eu-west-1, got ${quoted(issue.input)}` });
+const account = checked('a 12-digit AWS account id', (value) => (ACCOUNT.test(value) ? undefined : `expected a 12-digit AWS account id, got ${quoted(value)}`));
 
-const sourceIp = z.string().superRefine((value, context) => {
-  const problem = rangeProblem(value);
-  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
-});
+const region = checked('an AWS region', (value) => (REGION.test(value) ? undefined : `expected an AWS region such as eu-west-1, got ${quoted(value)}`));
 
-const userAgent = pattern('a user agent pattern');
+const sourceIp = checked('an IP address or CIDR range', rangeProblem);
 
-const key = pattern('a key id, key ARN or alias').refine((value) => KEY_REFERENCE.test(value), {
-  error: (issue) => `expected a key id, key ARN, alias name (alias/...) or alias ARN, got ${quoted(issue.input)}`,
-});
+// User agents have spaces ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8"): any non-empty pattern.
+const userAgent = checked('a user agent pattern', () => undefined);
 
-const MATCH_FIELDS = ['eventNames', 'categories', 'principals', 'principalTypes', 'accounts', 'regions', 'sourceIps', 'userAgents', 'console', 'keys'] as const;
+const key = checked('a key id, key ARN or alias', (value) =>
+  !/\s/.test(value) && KEY_REFERENCE.test(value) ? undefined : `expected a key id, key ARN, alias name (alias/...) or alias ARN, got ${quoted(value)}`,
+);
+
+const MATCH_FIELDS = ['eventNames', 'categories', 'principals', 'principalTypes', 'invokedBy', 'accounts', 'regions', 'sourceIps', 'userAgents', 'console', 'keys'] as const;
 
 const matchSchema = z
   .strictObject({
@@ -93,6 +89,7 @@ const matchSchema = z
     categories: list(category).optional(),
     principals: list(principal).optional(),
     principalTypes: list(principalType).optional(),
+    invokedBy: list(invokedBy).optional(),
     accounts: list(account).optional(),
     regions: list(region).optional(),
     sourceIps: list(sourceIp).optional(),
@@ -107,9 +104,7 @@ const matchSchema = z
   });
 
 const ruleSchema = z.strictObject({
-  name: z.string().refine((value) => RULE_NAME.test(value), {
-    error: (issue) => `expected a name of letters, digits, "_", "." or "-" (at most 64), got ${quoted(issue.input)}`,
-  }),
+  name: checked('a rule name', (value) => (RULE_NAME.test(value) ? undefined : `expected a name of letters, digits, "_", "." or "-" (at most 64), got ${quoted(value)}`)),
   description: z.string().optional(),
   match: matchSchema,
 });
