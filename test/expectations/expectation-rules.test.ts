@@ -3,6 +3,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { CATALOG } from '../../src/catalog/kms-events.ts';
 import type { KmsChange } from '../../src/classify/kms-change.ts';
 import { classifyRecord } from '../../src/classify/kms-change.ts';
@@ -82,6 +83,39 @@ t.test('the shipped expectations', async (t) => {
     ['a role outside the ci/ path with a terraform- name', record({ userIdentity: assumedRole('111122223333', 'terraform-prod', 'run-42', { path: '/ops/' }), sourceIPAddress: '198.51.100.9' }), undefined],
   ];
   for (const [name, input, want] of cases) t.equal(matchExpectation(EXAMPLE, changeOf(input))?.rule, want, name);
+});
+
+t.test('the shipped expectations over the example trail mark exactly its routine changes', async (t) => {
+  const trail = gunzipSync(readFileSync(join(import.meta.dirname, '../../examples/trail.jsonl.gz'))).toString('utf8');
+  const seen = new Set<string>();
+  const expected: Record<string, number> = {};
+  let unexpected = 0;
+  for (const line of trail.split('\n')) {
+    if (line === '') continue;
+    const result = classifyRecord(JSON.parse(line));
+    // The trail re-delivers a few records, as CloudTrail does: count each eventID once.
+    if (result.kind !== 'change' || result.change.eventId === undefined || seen.has(result.change.eventId)) continue;
+    seen.add(result.change.eventId);
+    const rule = matchExpectation(EXAMPLE, result.change)?.rule;
+    if (rule === undefined) unexpected++;
+    else {
+      const key = `${rule} ${result.change.entry.eventName} ${result.change.outcome}`;
+      expected[key] = (expected[key] ?? 0) + 1;
+    }
+  }
+  t.same(expected, {
+    'aws-service-grants CreateGrant success': 4,
+    'aws-service-grants RetireGrant success': 1,
+    'aws-scheduled-maintenance RotateKey success': 2,
+    'aws-scheduled-maintenance SynchronizeMultiRegionKey success': 2,
+    'terraform-routine CreateAlias failure': 1,
+    'terraform-routine CreateAlias success': 1,
+    'terraform-routine CreateKey success': 1,
+    'terraform-routine EnableKeyRotation success': 1,
+    'terraform-routine UpdateKeyDescription success': 1,
+  });
+  // Everything else in the trail's 60 catalog records (people, root, Terraform's own grants) stays unexpected.
+  t.equal(unexpected + Object.values(expected).reduce((a, b) => a + b, 0), 60);
 });
 
 t.test('keys by id, ARN, alias and alias ARN; aliases learned or named by the record', async (t) => {
