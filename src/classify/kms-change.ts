@@ -29,6 +29,8 @@ export interface KmsChange {
   readonly errorMessage: string | undefined;
   readonly sourceIp: string | undefined;
   readonly userAgent: string | undefined;
+  /** CloudTrail's `sessionCredentialFromConsole`: the call came from an AWS Management Console session (the field is present only when "true"). */
+  readonly sessionCredentialFromConsole: boolean;
   readonly requestId: string | undefined;
   /** For a successful ScheduleKeyDeletion: when the key will be destroyed. */
   readonly deletion: { readonly date: number; readonly pendingWindowInDays: number } | undefined;
@@ -110,6 +112,7 @@ export function classifyRecord(value: unknown): Classification {
       errorMessage: optionalText(record['errorMessage']),
       sourceIp: optionalText(record['sourceIPAddress']),
       userAgent: optionalText(record['userAgent']),
+      sessionCredentialFromConsole: record['sessionCredentialFromConsole'] === 'true' || record['sessionCredentialFromConsole'] === true,
       requestId: optionalText(record['requestID']),
       deletion,
     },

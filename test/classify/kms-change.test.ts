@@ -122,3 +122,14 @@ t.test('an unknown eventVersion is still read: the fields we use have been stabl
     t.equal(result.kind === 'change' ? result.change.entry.eventName : result.kind, 'DisableKey', `eventVersion ${version}`);
   }
 });
+
+t.test('sessionCredentialFromConsole: present only when "true", a console session', async (t) => {
+  const consoleOf = (file: string, override: Record<string, unknown> = {}): boolean | string => {
+    const result = classifyRecord({ ...(JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Record<string, unknown>), ...override });
+    return result.kind === 'change' ? result.change.sessionCredentialFromConsole : result.kind;
+  };
+  t.equal(consoleOf('PutKeyPolicy.json'), true, 'a console session');
+  t.equal(consoleOf('TagResource.json'), false, 'absent: not the console');
+  t.equal(consoleOf('PutKeyPolicy.json', { sessionCredentialFromConsole: 'false' }), false, '"false"');
+  t.equal(consoleOf('PutKeyPolicy.json', { sessionCredentialFromConsole: { nested: true } }), false, 'junk');
+});
