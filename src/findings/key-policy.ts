@@ -139,17 +139,36 @@ export function parsePolicy(input: PolicyDocumentInput): ParsedPolicy {
 
 // ---- actions ----------------------------------------------------------------------------------------
 
-const PATTERNS = new Map<string, RegExp>();
-
-/** IAM action matching: case-insensitive, `*` any run of characters, `?` one character. */
-function actionMatches(pattern: string, action: string): boolean {
-  let regex = PATTERNS.get(pattern);
-  if (regex === undefined) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-    regex = new RegExp(`^${body}$`, 'is');
-    if (PATTERNS.size < 1024) PATTERNS.set(pattern, regex);
+/**
+ * IAM action matching: case-insensitive, `*` any run of characters, `?` one character. Linear in
+ * pattern × action (the classic two-pointer glob), since a policy is attacker-written text and a
+ * regular expression built from `*a*a*a…` backtracks exponentially.
+ */
+export function actionMatches(pattern: string, action: string): boolean {
+  const p = pattern.toLowerCase();
+  const a = action.toLowerCase();
+  let pi = 0;
+  let ai = 0;
+  let star = -1;
+  let resume = 0;
+  while (ai < a.length) {
+    if (pi < p.length && (p[pi] === '?' || p[pi] === a[ai])) {
+      pi += 1;
+      ai += 1;
+    } else if (pi < p.length && p[pi] === '*') {
+      star = pi;
+      resume = ai;
+      pi += 1;
+    } else if (star !== -1) {
+      pi = star + 1;
+      resume += 1;
+      ai = resume;
+    } else {
+      return false;
+    }
   }
-  return regex.test(action);
+  while (pi < p.length && p[pi] === '*') pi += 1;
+  return pi === p.length;
 }
 
 function covers(statement: PolicyStatement, action: string): boolean {

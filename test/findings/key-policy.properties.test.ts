@@ -6,6 +6,7 @@ import { classifyRecord } from '../../src/classify/kms-change.ts';
 import type { FindingName, FindingOptions } from '../../src/findings/finding.ts';
 import { findingsOf } from '../../src/findings/findings-of.ts';
 import { canonicalPolicy } from '../../src/findings/canonical-policy.ts';
+import { actionMatches } from '../../src/findings/key-policy.ts';
 import { putKeyPolicyRecord, withRequest } from '../support/key-policy-record.ts';
 
 const OWN = '111122223333';
@@ -128,4 +129,23 @@ t.test('no policy and no request parameters make the analyser throw', async (t) 
     { numRuns: 1000 },
   );
   t.pass('1000 inputs, none threw');
+});
+
+t.test('action wildcards match as IAM does, in linear time on hostile patterns', async (t) => {
+  for (const [pattern, action, want] of [
+    ['kms:*', 'kms:PutKeyPolicy', true],
+    ['KMS:put*', 'kms:PutKeyPolicy', true],
+    ['*', 'kms:PutKeyPolicy', true],
+    ['kms:Put?eyPolicy', 'kms:PutKeyPolicy', true],
+    ['kms:Put*Policy', 'kms:PutKeyPolicy', true],
+    ['kms:Put', 'kms:PutKeyPolicy', false],
+    ['kms:Get*', 'kms:PutKeyPolicy', false],
+    ['kms:PutKeyPolicy?', 'kms:PutKeyPolicy', false],
+  ] as const) {
+    t.equal(actionMatches(pattern, action), want, `${pattern} ${want ? 'matches' : 'does not match'} ${action}`);
+  }
+  const hostile = `${'*k'.repeat(5000)}x`;
+  const started = process.hrtime.bigint();
+  t.equal(actionMatches(hostile, 'kms:kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk'), false);
+  t.ok(Number(process.hrtime.bigint() - started) / 1e6 < 1000, 'a 10 000-character pattern of stars is decided well within a second');
 });
