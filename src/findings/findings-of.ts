@@ -1,6 +1,7 @@
 // The total function from a classified change and its details to the findings it raises (the closed list in finding.ts).
 
 import type { ChangeDetails } from '../classify/change-details.ts';
+import { partitionOf } from '../classify/key-identity.ts';
 import type { KmsChange } from '../classify/kms-change.ts';
 import { principalKind } from './aws-principal.ts';
 import type { Finding, FindingOptions } from './finding.ts';
@@ -105,7 +106,8 @@ function storeFindings(change: KmsChange, details: ChangeDetails): Finding[] {
  * knowing). Pure and total: never throws, whatever the record held.
  */
 export function findingsOf(change: KmsChange, details: ChangeDetails, options: FindingOptions): readonly Finding[] {
-  const context: TrustContext = { keyAccountId: details.keyAccountId, options };
+  const partition = change.key?.arn?.split(':')[1] ?? partitionOf(change.region);
+  const context: TrustContext = { keyAccountId: details.keyAccountId, partition, options };
   const event = change.entry.eventName;
   const findings: Finding[] = [];
   if (event === 'PutKeyPolicy' || event === 'CreateKey' || event === 'ReplicateKey') {

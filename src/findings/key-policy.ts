@@ -194,6 +194,8 @@ export const PINNING_CONDITIONS = 'kms:CallerAccount, aws:PrincipalAccount, aws:
 
 export interface TrustContext {
   readonly keyAccountId: string | undefined;
+  /** The key's partition (aws, aws-cn, aws-us-gov…), for the root ARN the evidence names. */
+  readonly partition: string;
   readonly options: FindingOptions;
 }
 
@@ -330,8 +332,8 @@ function appliesToRoot(statement: PolicyStatement, account: string): boolean {
  * conditions (we cannot evaluate them, and must not page on a narrowed administrator statement); a Deny
  * counts only unconditioned, for the same reason.
  */
-function lockoutFinding(statements: readonly PolicyStatement[], account: string): Finding | undefined {
-  const root = `arn:aws:iam::${account}:root`;
+function lockoutFinding(statements: readonly PolicyStatement[], account: string, partition: string): Finding | undefined {
+  const root = `arn:${partition}:iam::${account}:root`;
   const deny = statements.find((s) => s.effect === 'Deny' && s.conditions.length === 0 && covers(s, 'kms:PutKeyPolicy') && appliesToRoot(s, account));
   if (deny !== undefined) {
     return {
@@ -358,7 +360,7 @@ export function keyPolicyFindings(input: PolicyDocumentInput, context: TrustCont
   if (parsed.kind === 'unparsable') return [{ name: 'key_policy_unparsable', evidence: { detail: `the key policy could not be read: ${parsed.reason}` } }];
   const findings = parsed.statements.flatMap((s) => exposureFindings(s, context));
   if (context.keyAccountId !== undefined) {
-    const lockout = lockoutFinding(parsed.statements, context.keyAccountId);
+    const lockout = lockoutFinding(parsed.statements, context.keyAccountId, context.partition);
     if (lockout !== undefined) findings.push(lockout);
   }
   return findings;

@@ -160,3 +160,10 @@ t.test('PutKeyPolicy whose policy is missing or not a policy is key_policy_unpar
     { name: 'key_policy_unparsable', evidence: { detail: 'the key policy could not be read: Statement[0].Effect is neither "Allow" nor "Deny"' } },
   ]);
 });
+
+t.test('lock-out evidence names the root in the key\'s partition', async (t) => {
+  const record = withRequest('PutKeyPolicy', { policy: JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws-cn:iam::111122223333:role/app' }, Action: 'kms:Decrypt' }] }) });
+  record['awsRegion'] = 'cn-north-1';
+  record['resources'] = [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: 'arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }];
+  t.same(findings(record).map((f) => [f.name, f.evidence.principal]), [['key_policy_lockout', 'arn:aws-cn:iam::111122223333:root']]);
+});
