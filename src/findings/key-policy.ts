@@ -218,22 +218,23 @@ function pinningOperator(operator: string): boolean {
   return POSITIVE_OPERATORS.has(base);
 }
 
-function arnAccountTrusted(value: string, arnOperator: boolean, context: TrustContext): boolean {
+function arnAccountTrusted(value: string, context: TrustContext): boolean {
   const fields = value.split(':');
   if (fields.length < 6 || fields[0] !== 'arn') return false;
   const account = fields[4] as string;
-  // StringLike's `*` crosses colons, so with it only a literal prefix up to the account holds; ArnLike matches field by field.
-  const prefix = arnOperator ? [fields[1], fields[2], account] : fields.slice(1, 5);
-  if (prefix.some((field) => WILDCARD.test(field ?? ''))) return false;
+  // ArnLike matches field by field, so a wildcard region (`arn:aws:cloudtrail:*:111122223333:trail/*`) keeps the account.
+  // StringLike's `*` crosses colons; a wildcard region is still accepted there, since no principal or
+  // source ARN embeds ":<account>:" in its resource part, but a wildcard before the region is not.
+  if ([fields[1], fields[2], account].some((field) => WILDCARD.test(field ?? ''))) return false;
   return ACCOUNT.test(account) && trusted(account, context);
 }
 
-function valuePins(key: string, operator: string, value: string, context: TrustContext): boolean {
+function valuePins(key: string, value: string, context: TrustContext): boolean {
   const organisationId = context.options.organisationId;
   if (ACCOUNT_KEYS.has(key)) return ACCOUNT.test(value) && trusted(value, context);
   if (ORG_ID_KEYS.has(key)) return organisationId !== undefined && value === organisationId;
   if (ORG_PATH_KEYS.has(key)) return organisationId !== undefined && !WILDCARD.test(value.split('/')[0] ?? '') && value.startsWith(`${organisationId}/`);
-  if (ARN_KEYS.has(key)) return arnAccountTrusted(value, operator.toLowerCase().includes('arn'), context);
+  if (ARN_KEYS.has(key)) return arnAccountTrusted(value, context);
   return false;
 }
 
@@ -250,7 +251,7 @@ export function pinVerdict(statement: PolicyStatement, context: TrustContext): P
     const key = condition.key.toLowerCase();
     if (!ACCOUNT_KEYS.has(key) && !ORG_ID_KEYS.has(key) && !ORG_PATH_KEYS.has(key) && !ARN_KEYS.has(key)) continue;
     const operatorPins = pinningOperator(condition.operator);
-    if (operatorPins && condition.values.every((value) => valuePins(key, condition.operator, value, context))) return { pinned: true, foreign: [] };
+    if (operatorPins && condition.values.every((value) => valuePins(key, value, context))) return { pinned: true, foreign: [] };
     foreign.push(`${condition.operator} ${condition.key} ${condition.values.join(', ')}`.slice(0, 200));
   }
   return { pinned: false, foreign };

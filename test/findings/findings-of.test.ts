@@ -167,3 +167,16 @@ t.test('lock-out evidence names the root in the key\'s partition', async (t) => 
   record['resources'] = [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: 'arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }];
   t.same(findings(record).map((f) => [f.name, f.evidence.principal]), [['key_policy_lockout', 'arn:aws-cn:iam::111122223333:root']]);
 });
+
+t.test('aws:SourceArn pins by the ARN\'s account field, a wildcard region allowed, a wildcard account not', async (t) => {
+  const policy = (value: string) =>
+    JSON.stringify({
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*' },
+        { Sid: 'Trails', Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:GenerateDataKey*', Condition: { StringLike: { 'aws:SourceArn': value } } },
+      ],
+    });
+  t.same(findings(withRequest('PutKeyPolicy', { policy: policy('arn:aws:cloudtrail:*:111122223333:trail/*') })), []);
+  t.same(findings(withRequest('PutKeyPolicy', { policy: policy('arn:aws:cloudtrail:*:*:trail/*') })).map((f) => f.name), ['key_policy_public']);
+  t.same(findings(withRequest('PutKeyPolicy', { policy: policy('arn:*:111122223333:trail/*') })).map((f) => f.name), ['key_policy_public'], 'too few fields to name an account');
+});
