@@ -3,10 +3,10 @@ import tseslint from 'typescript-eslint';
 
 /** The pure core decides what a record is; effects (AWS, telemetry, HTTP) stay at the edges. */
 const PURE_CORE_FORBIDDEN = [
-  { group: ['@aws-sdk/*', '@smithy/*'], message: 'decode/, classify/ and catalog/ are pure: no AWS SDK (sources/ talk to AWS).' },
-  { group: ['@opentelemetry/*'], message: 'decode/, classify/ and catalog/ are pure: no OpenTelemetry (record/ owns the instruments).' },
-  { group: ['fastify', 'fastify/*', '@fastify/*'], message: 'decode/, classify/ and catalog/ are pure: no HTTP framework (serve/ and the push sources own it).' },
-  { group: ['ioredis', 'pino', 'node:fs', 'node:net', 'node:http', 'node:https'], message: 'decode/, classify/ and catalog/ are pure: no I/O.' },
+  { group: ['@aws-sdk/*', '@smithy/*'], message: 'decode/, classify/, catalog/ and findings/ are pure: no AWS SDK (sources/ talk to AWS).' },
+  { group: ['@opentelemetry/*'], message: 'decode/, classify/, catalog/ and findings/ are pure: no OpenTelemetry (record/ owns the instruments).' },
+  { group: ['fastify', 'fastify/*', '@fastify/*'], message: 'decode/, classify/, catalog/ and findings/ are pure: no HTTP framework (serve/ and the push sources own it).' },
+  { group: ['ioredis', 'pino', 'node:fs', 'node:net', 'node:http', 'node:https'], message: 'decode/, classify/, catalog/ and findings/ are pure: no I/O.' },
 ];
 
 export default tseslint.config(
@@ -29,7 +29,7 @@ export default tseslint.config(
   },
   {
     // The expectation matcher is pure too; only its loader (expectations-file.ts) reads a file.
-    files: ['src/decode/**/*.ts', 'src/classify/**/*.ts', 'src/catalog/**/*.ts', 'src/expectations/expectation-rules.ts', 'src/expectations/wildcard.ts'],
+    files: ['src/decode/**/*.ts', 'src/classify/**/*.ts', 'src/catalog/**/*.ts', 'src/findings/**/*.ts', 'src/expectations/expectation-rules.ts', 'src/expectations/wildcard.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: PURE_CORE_FORBIDDEN }],
     },
