@@ -1,7 +1,7 @@
 // A YAML settings file validated with zod, every problem reported as file:line:col: path: reason (the expectations and accounts files).
 
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors.ts';
@@ -17,6 +17,8 @@ export interface YamlFileSpec<T> {
   readonly rootDescription: string;
   /** The keys a mapping at `path` may have, named in the message about an unknown key. */
   readonly knownKeys: (path: readonly PropertyKey[]) => readonly string[];
+  /** Keys whose list items or mapping keys are account ids: plain numbers keep their digits (default: accounts). */
+  readonly digitsUnder?: readonly string[];
 }
 
 interface Problem {
@@ -99,19 +101,19 @@ function describeIssue<T>(issue: z.core.$ZodIssue, document: Document, value: un
 }
 
 /**
- * YAML reads an unquoted 012345678901 as the number 12345678901: a plain 12-digit scalar
- * (an AWS account id, as a key or a value) keeps the digits as written, leading zeros included.
+ * YAML reads an unquoted 012345678901 as the number 12345678901: under a key of
+ * `digitsUnder` (a list of account ids, or a mapping keyed by them) a plain number keeps
+ * the digits as written, leading zeros included.
  */
-function keepAccountDigits(document: Document): void {
+function keepDigits(document: Document, digitsUnder: readonly string[]): void {
   const keep = (node: unknown): void => {
-    if (isScalar(node) && typeof node.value === 'number' && node.type === 'PLAIN' && typeof node.source === 'string' && /^\d{12}$/.test(node.source)) node.value = node.source;
+    if (isScalar(node) && typeof node.value === 'number' && node.type === 'PLAIN' && typeof node.source === 'string' && /^\d+$/.test(node.source)) node.value = node.source;
   };
   visit(document, {
     Pair(_, pair) {
-      if (isPair(pair)) keep(pair.key);
-    },
-    Scalar(_, scalar) {
-      keep(scalar);
+      if (!isPair(pair) || !isScalar(pair.key) || !digitsUnder.includes(String(pair.key.value))) return;
+      if (isSeq(pair.value)) for (const item of pair.value.items) keep(item);
+      if (isMap(pair.value)) for (const item of pair.value.items) keep(item.key);
     },
   });
 }
@@ -132,7 +134,7 @@ export function parseYamlFile<T>(text: string, file: string, spec: YamlFileSpec<
   };
 
   if (document.errors.length > 0) report(document.errors.map((error) => ({ offset: error.pos[0], text: `not valid YAML: ${error.message}` })));
-  keepAccountDigits(document);
+  keepDigits(document, spec.digitsUnder ?? ['accounts']);
   let value: unknown;
   try {
     // The alias cap keeps a "billion laughs" file from expanding without bound.

@@ -1,22 +1,17 @@
 // The expectations file (--expectations): YAML validated with zod, every problem reported as file:line:col: path: reason.
 
-import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
-import type { Document } from 'yaml';
 import { z } from 'zod';
 import type { Category } from '../catalog/kms-events.ts';
 import { CATALOG, CATALOG_EVENT_NAMES } from '../catalog/kms-events.ts';
 import { PRINCIPAL_TYPES } from '../classify/principal.ts';
-import { ConfigError } from '../errors.ts';
+import type { YamlFileSpec } from '../yaml-file.ts';
+import { loadYamlFile, parseYamlFile, quoted } from '../yaml-file.ts';
 import type { ExpectationRules, ExpectationRuleSpec } from './expectation-rules.ts';
 import { compileRules } from './expectation-rules.ts';
 
 export const EXPECTATIONS_FLAG = '--expectations';
 export const EXPECTATIONS_ENV = 'KMS_EXPORTER_EXPECTATIONS_FILE';
-
-/** More problems than this in one file are summarised: a person fixes the first ones first. */
-const MAX_REPORTED = 20;
 
 const CATEGORIES: readonly Category[] = [...new Set(CATALOG.map((entry) => entry.category))];
 const ACCOUNT = /^\d{12}$/;
@@ -26,11 +21,6 @@ const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const SESSION_PATTERN = /^arn:([^:]*):sts::([^:]*):assumed-role\/([^/]*)/;
 // A key reference: a key id (uuid or mrk-), a key ARN, an alias name or an alias ARN; wildcards allowed anywhere.
 const KEY_REFERENCE = /^(?:alias\/.+|arn:[^:]*:kms:[^:]*:[^:]*:(?:key|alias)\/.+|arn:[^:]*:kms:.*\*.*|(?:mrk-)?[0-9a-f*?-]+)$/;
-
-function quoted(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
 
 /** A string checked by `problem`, which returns the one message for a bad value (or undefined when it is good). */
 const checked = (what: string, problem: (value: string) => string | undefined): z.ZodType<string> =>
@@ -133,133 +123,20 @@ function rangeProblem(value: string): string | undefined {
   return undefined;
 }
 
-interface Problem {
-  readonly offset: number;
-  readonly text: string;
-}
-
-function pathText(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const part of path) text += typeof part === 'number' ? `[${part}]` : text === '' ? String(part) : `.${String(part)}`;
-  return text;
-}
-
-function typeName(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string ${quoted(value)}`;
-  return `${typeof value} ${String(value)}`;
-}
-
-const EXPECTED: Readonly<Record<string, string>> = { array: 'a list', object: 'a mapping', string: 'a string', boolean: 'true or false' };
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const part of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[part] : undefined;
-  return value;
-}
-
-/** Where a path's node starts; for a missing node, where its nearest present parent starts. */
-function offsetOf(document: Document, path: readonly PropertyKey[]): number {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = document.getIn(path.slice(0, depth) as (string | number)[], true);
-    if (node !== undefined && node !== null && typeof node === 'object' && 'range' in node) {
-      const range = (node as { range?: [number, number, number] | null }).range;
-      if (range) return range[0];
-    }
-  }
-  return 0;
-}
-
-/** The key node of `key` in the mapping at `path`, so an unknown key is reported where it is written. */
-function keyOffset(document: Document, path: readonly PropertyKey[], key: string): number {
-  const node = path.length === 0 ? document.contents : document.getIn(path as (string | number)[], true);
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      if (isScalar(pair.key) && pair.key.value === key && pair.key.range) return pair.key.range[0];
-    }
-  }
-  return offsetOf(document, path);
-}
-
-function describeIssue(issue: z.core.$ZodIssue, document: Document, value: unknown): Problem[] {
-  const path = issue.path;
-  if (issue.code === 'unrecognized_keys') {
-    const known = path.length === 0 ? ['rules'] : path[path.length - 1] === 'match' ? [...MATCH_FIELDS] : ['name', 'description', 'match'];
-    return issue.keys.map((key) => ({
-      offset: keyOffset(document, path, key),
-      text: `${pathText([...path, key])}: unknown key ${quoted(key)} (expected ${known.join(', ')})`,
-    }));
-  }
-  const at = pathText(path);
-  const prefix = at === '' ? '' : `${at}: `;
-  if (issue.code === 'invalid_type') {
-    const actual = valueAt(value, path);
-    const expected = path.length === 0 ? 'a mapping with a "rules" list' : (EXPECTED[issue.expected] ?? issue.expected);
-    const text = actual === undefined && path.length > 0 ? 'is required' : `expected ${expected}, got ${typeName(actual)}`;
-    return [{ offset: offsetOf(document, path), text: `${prefix}${text}` }];
-  }
-  return [{ offset: offsetOf(document, path), text: `${prefix}${issue.message}` }];
-}
-
-/**
- * YAML reads an unquoted 012345678901 as the number 12345678901: an account id written
- * plain keeps the digits as written, leading zeros included.
- */
-function keepAccountDigits(document: Document): void {
-  visit(document, {
-    Pair(_, pair) {
-      if (!isPair(pair) || !isScalar(pair.key) || pair.key.value !== 'accounts' || !isSeq(pair.value)) return;
-      for (const item of pair.value.items) {
-        if (isScalar(item) && typeof item.value === 'number' && item.type === 'PLAIN' && typeof item.source === 'string' && /^\d+$/.test(item.source)) item.value = item.source;
-      }
-    },
-  });
-}
-
-function fail(reason: string): never {
-  throw new ConfigError(EXPECTATIONS_FLAG, EXPECTATIONS_ENV, reason);
-}
+const SPEC: YamlFileSpec<z.infer<typeof fileSchema>> = {
+  flag: EXPECTATIONS_FLAG,
+  env: EXPECTATIONS_ENV,
+  schema: fileSchema,
+  rootDescription: 'a mapping with a "rules" list',
+  knownKeys: (path) => (path.length === 0 ? ['rules'] : path[path.length - 1] === 'match' ? [...MATCH_FIELDS] : ['name', 'description', 'match']),
+};
 
 /** Parses and validates the text of an expectations file; `file` names it in every message. Throws a ConfigError listing every problem. */
 export function parseExpectations(text: string, file: string): ExpectationRules {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const where = (offset: number): string => {
-    const { line, col } = lineCounter.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  const report = (problems: readonly Problem[]): never => {
-    const sorted = [...problems].sort((a, b) => a.offset - b.offset);
-    const lines = sorted.slice(0, MAX_REPORTED).map((problem) => `${where(problem.offset)}: ${problem.text}`);
-    if (sorted.length > MAX_REPORTED) lines.push(`... and ${sorted.length - MAX_REPORTED} more problem(s)`);
-    return fail(lines.join('\n'));
-  };
-
-  if (document.errors.length > 0) report(document.errors.map((error) => ({ offset: error.pos[0], text: `not valid YAML: ${error.message}` })));
-  keepAccountDigits(document);
-  let value: unknown;
-  try {
-    // The alias cap keeps a "billion laughs" file from expanding without bound.
-    value = document.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    report([{ offset: 0, text: `not valid YAML: ${error instanceof Error ? error.message : String(error)}` }]);
-  }
-  if (value === null || value === undefined) report([{ offset: 0, text: 'expected a mapping with a "rules" list, got an empty file' }]);
-  const parsed = fileSchema.safeParse(value);
-  if (!parsed.success) report(parsed.error.issues.flatMap((issue) => describeIssue(issue, document, value)));
-  return compileRules((parsed.data?.rules ?? []) as readonly ExpectationRuleSpec[]);
+  return compileRules(parseYamlFile(text, file, SPEC).rules as readonly ExpectationRuleSpec[]);
 }
 
 /** Reads and validates the expectations file at `path`. */
 export function loadExpectations(path: string): ExpectationRules {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : String(error);
-    return fail(`${path}: cannot read the file (${code})`);
-  }
-  return parseExpectations(text, path);
+  return compileRules(loadYamlFile(path, SPEC).rules as readonly ExpectationRuleSpec[]);
 }
