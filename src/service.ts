@@ -68,6 +68,8 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
   const keyState = new KeyState(config.keyStateLimit, { evicted: (table) => stateMetrics.evicted(table) });
   stateMetrics.table('pending_deletions', keyState.limit, () => keyState.pendingCount);
   stateMetrics.table('key_lifecycle_events', keyState.limit, () => keyState.lifecycleCount);
+  stateMetrics.table('key_aliases', keyState.limit, () => keyState.aliasCount);
+  stateMetrics.table('key_material_expiries', keyState.limit, () => keyState.materialCount);
   exportKeyState(instruments, keyState, telemetry);
   const local = new LocalState({ capacity: config.dedupeCapacity, keyState, metrics: stateMetrics });
   const changeMetrics = new ChangeMetrics(ledger, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit }, stateMetrics);

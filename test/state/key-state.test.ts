@@ -76,8 +76,10 @@ t.test('restore goes through the same limit: a checkpoint written with a larger 
   t.equal(evicted.filter((table) => table === 'pending_deletions').length, 40);
 });
 
+type DeletionOp = Extract<KeyOp, { kind: 'schedule_deletion' | 'settle_deletion' }>;
+
 // A reference model: unbounded, the newest event per key wins.
-function model(ops: readonly KeyOp[]): Map<string, number> {
+function model(ops: readonly DeletionOp[]): Map<string, number> {
   const newest = new Map<string, number>();
   const pending = new Map<string, number>();
   for (const op of ops) {
