@@ -114,12 +114,20 @@ function furtherMaterial(a: MaterialEntry, b: MaterialEntry): boolean {
   return order(a) > order(b);
 }
 
+/** The names people know keys by, learned from the stream: what the log events can ask of the key state. */
+export interface KeyNames {
+  /** The aliases known to name this key, sorted. */
+  aliasesOf(ref: KeyRef): readonly string[];
+  /** The key an alias names in its account and region, if known. */
+  keyOfAlias(accountId: string, region: string, alias: string): KeyRef | undefined;
+}
+
 export interface KeyStateEvents {
   /** An entry was dropped because its table was full. */
   evicted(table: KeyStateTable): void;
 }
 
-export class KeyState {
+export class KeyState implements KeyNames {
   readonly limit: number;
   private readonly pending = new Map<string, PendingDeletion>();
   private readonly byDate = new BTree<string, string>();
