@@ -138,6 +138,8 @@ export class KeyState implements KeyNames {
   private readonly material = new Map<string, MaterialEntry>();
   private readonly materialOrder = new BTree<string, string>();
   private readonly events: KeyStateEvents;
+  /** Set when the tables mirror a shared store: the store counts its evictions, this copy's are not new ones. */
+  private mirroring = false;
 
   constructor(limit: number, events: KeyStateEvents) {
     this.limit = limit;
@@ -145,7 +147,7 @@ export class KeyState implements KeyNames {
     this.lifecycle = new LRUCache<string, number>({
       max: limit,
       dispose: (_value, _key, reason) => {
-        if (reason === 'evict') this.events.evicted('key_lifecycle_events');
+        if (reason === 'evict') this.evicted('key_lifecycle_events');
       },
     });
     this.aliases = new LRUCache<string, AliasEntry>({
@@ -153,9 +155,17 @@ export class KeyState implements KeyNames {
       // Every way out of the table (evicted, replaced, deleted) leaves the reverse index.
       dispose: (entry, name, reason) => {
         this.unindexAlias(name, entry);
-        if (reason === 'evict') this.events.evicted('key_aliases');
+        if (reason === 'evict') this.evicted('key_aliases');
       },
     });
+  }
+
+  /**
+   * The tables mirror a shared store from now on (replaced at each refresh, applied locally
+   * between): evictions are counted by the store, which made them, so they are not counted twice.
+   */
+  mirrorSharedStore(): void {
+    this.mirroring = true;
   }
 
   get pendingCount(): number {
@@ -337,6 +347,10 @@ export class KeyState implements KeyNames {
     for (const entry of entries) this.setMaterial(entry);
   }
 
+  private evicted(table: KeyStateTable): void {
+    if (!this.mirroring) this.events.evicted(table);
+  }
+
   private setPending(entry: PendingDeletion): void {
     const name = keyName(entry);
     this.deletePending(name);
@@ -344,7 +358,7 @@ export class KeyState implements KeyNames {
       const furthest = this.byDate.maxKey();
       const furthestName = furthest === undefined ? undefined : this.byDate.get(furthest);
       const furthestEntry = furthestName === undefined ? undefined : this.pending.get(furthestName);
-      this.events.evicted('pending_deletions');
+      this.evicted('pending_deletions');
       if (furthestEntry === undefined || furthestName === undefined || furthestEntry.date <= entry.date) return;
       this.deletePending(furthestName);
     }
@@ -387,7 +401,7 @@ export class KeyState implements KeyNames {
       const furthest = this.materialOrder.maxKey();
       const furthestName = furthest === undefined ? undefined : this.materialOrder.get(furthest);
       const furthestEntry = furthestName === undefined ? undefined : this.material.get(furthestName);
-      this.events.evicted('key_material_expiries');
+      this.evicted('key_material_expiries');
       if (furthestEntry === undefined || furthestName === undefined || !furtherMaterial(furthestEntry, entry)) return;
       this.deleteMaterial(furthestName);
     }

@@ -305,6 +305,8 @@ export class RedisStore implements StateStore {
       if (this.up && !this.closing) options.log.warn(`lost the state store ${this.where}; push requests get 503 until it is back`);
       this.up = false;
     });
+    // The store counts the evictions it makes (COMMIT's answer); the local copy's would count them again.
+    options.keyState.mirrorSharedStore();
     options.metrics.store('redis', () => this.up, ['corrupt', 'unavailable', 'in_doubt']);
     options.metrics.table('cloudtrail_event_ids', options.capacity, () => this.sizes.events);
     options.metrics.table('push_request_ids', options.capacity, () => this.sizes.requests);
