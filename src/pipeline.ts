@@ -71,6 +71,8 @@ function parse(raw: RawRecord): Classification {
 
 /** An alias name as KMS allows it: `alias/` then 1 to 250 of letters, digits, `/`, `_`, `-`. */
 const ALIAS_NAME = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
+/** KMS key ids are 36 characters (40 with `mrk-`): a longer one is not a key, and would make each entry of a table as big as a record. */
+const MAX_KEY_ID = 128;
 
 /**
  * What a fresh, successful change does to key state: none, one or more operations (DeleteKey
@@ -81,7 +83,8 @@ const ALIAS_NAME = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
 export function keyOpsOf(change: KmsChange): KeyOp[] {
   if (change.outcome !== 'success') return [];
   const { eventName } = change.entry;
-  const { eventTime, key } = change;
+  const { eventTime } = change;
+  const key = change.key !== undefined && change.key.id.length <= MAX_KEY_ID ? change.key : undefined;
   const scope = { accountId: key?.accountId ?? change.accountId, region: key?.region ?? change.region };
   if (eventName === 'CreateAlias' || eventName === 'UpdateAlias' || eventName === 'DeleteAlias') {
     const alias = change.aliasName;

@@ -57,6 +57,8 @@ t.test('an alias name KMS would not accept is not learned', async (t) => {
   t.same(opsOf(record('CreateAlias.json', (r) => Object.assign(request(r), { aliasName: 'app-data' }))), [], 'no alias/ prefix');
   t.same(opsOf(record('CreateAlias.json', (r) => Object.assign(request(r), { aliasName: `alias/${'x'.repeat(251)}` }))), [], 'too long');
   t.same(opsOf(record('CreateAlias.json', (r) => Object.assign(request(r), { aliasName: 42 }))), [], 'not a string');
+  const hugeKey = (r: Record<string, unknown>) => Object.assign(r, { resources: [], responseElements: null, requestParameters: { aliasName: 'alias/app-data', targetKeyId: 'k'.repeat(100_000) } });
+  t.same(opsOf(record('CreateAlias.json', hugeKey)), [], 'a key id no key has: not held, whatever its size');
 });
 
 t.test('ImportKeyMaterial with KEY_MATERIAL_EXPIRES sets the expiry from validTo ("Jan 1, 2027 8:00:00 PM" is 20:00 UTC)', async (t) => {
