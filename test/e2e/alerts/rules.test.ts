@@ -22,6 +22,8 @@ const DESIGN_METRICS: ReadonlySet<string> = new Set([
   'kms_config_changes_total',
   'kms_config_change_failures_total',
   'kms_key_pending_deletion_timestamp_seconds',
+  // Issue 11: imported key material with an expiry (the key state of DESIGN.md's "State").
+  'kms_key_material_expiry_timestamp_seconds',
   'kms_exporter_records_total',
   'kms_exporter_event_delay_seconds_bucket',
   'kms_exporter_event_delay_seconds_sum',
@@ -37,6 +39,7 @@ const KMS_CHANGE_METRICS: ReadonlySet<string> = new Set([
   'kms_config_changes_total',
   'kms_config_change_failures_total',
   'kms_key_pending_deletion_timestamp_seconds',
+  'kms_key_material_expiry_timestamp_seconds',
 ]);
 
 // Label references every KMS-007 description must template, unless the alert's series
