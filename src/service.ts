@@ -30,6 +30,7 @@ import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
 import { CheckpointFile } from './state/checkpoint-file.ts';
 import { Committer } from './state/committer.ts';
 import { KeyState } from './state/key-state.ts';
+import type { KeyNames } from './state/key-state.ts';
 import { LocalState, MemoryStore } from './state/local-state.ts';
 import { replicaState } from './state/replica-state.ts';
 import type { ReplicaParts } from './state/replica-state.ts';
@@ -53,6 +54,8 @@ export interface Core {
   readonly selfMetrics: SelfMetrics;
   readonly stateMetrics: StateMetrics;
   readonly keyState: KeyState;
+  /** Aliases learned from the stream (aliasesOf, keyOfAlias), for whatever names keys to people (the log events). */
+  readonly keyNames: KeyNames;
   readonly local: LocalState;
   readonly pipeline: Pipeline;
 }
@@ -84,7 +87,7 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
     now,
     onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${invalid.detail}`),
   });
-  return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, local, pipeline };
+  return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, keyNames: keyState, local, pipeline };
 }
 
 /** Replay reads records up to --max-record-bytes, and whole documents (subscription payloads) up to 64 MiB. */
