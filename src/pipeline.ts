@@ -69,16 +69,54 @@ function parse(raw: RawRecord): Classification {
   return classifyRecord(value);
 }
 
-/** What a fresh, successful change does to key state. */
-export function keyOpOf(change: KmsChange): KeyOp | undefined {
-  if (change.outcome !== 'success') return undefined;
-  const name = change.entry.eventName;
-  if (name !== 'ScheduleKeyDeletion' && name !== 'CancelKeyDeletion' && name !== 'DeleteKey') return undefined;
-  const key = change.key;
-  if (key === undefined || key.id.startsWith('alias/')) return undefined;
-  const ref = { accountId: key.accountId ?? change.accountId, region: key.region ?? change.region, keyId: key.id };
-  if (name === 'ScheduleKeyDeletion') return change.deletion === undefined ? undefined : { kind: 'schedule_deletion', key: ref, date: change.deletion.date, eventTime: change.eventTime };
-  return { kind: 'settle_deletion', key: ref, eventTime: change.eventTime };
+/** An alias name as KMS allows it: `alias/` then 1 to 250 of letters, digits, `/`, `_`, `-`. */
+const ALIAS_NAME = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
+/** KMS key ids are 36 characters (40 with `mrk-`): a longer one is not a key, and would make each entry of a table as big as a record. */
+const MAX_KEY_ID = 128;
+
+/**
+ * What a fresh, successful change does to key state: none, one or more operations (DeleteKey
+ * both settles a pending deletion and clears the key's material expiry). Failed attempts
+ * change nothing. CreateKey carries no alias (the CreateKey API has no alias parameter; the
+ * console sends a CreateAlias of its own), so aliases come from the alias events only.
+ */
+export function keyOpsOf(change: KmsChange): KeyOp[] {
+  if (change.outcome !== 'success') return [];
+  const { eventName } = change.entry;
+  const { eventTime } = change;
+  const key = change.key !== undefined && change.key.id.length <= MAX_KEY_ID ? change.key : undefined;
+  const scope = { accountId: key?.accountId ?? change.accountId, region: key?.region ?? change.region };
+  if (eventName === 'CreateAlias' || eventName === 'UpdateAlias' || eventName === 'DeleteAlias') {
+    const alias = change.aliasName;
+    if (alias === undefined || !ALIAS_NAME.test(alias)) return [];
+    if (eventName === 'DeleteAlias') return [{ kind: 'delete_alias', alias: { ...scope, alias }, eventTime }];
+    if (key === undefined || key.id.startsWith('alias/')) return [];
+    return [{ kind: 'set_alias', alias: { ...scope, alias }, keyId: key.id, eventTime }];
+  }
+  if (key === undefined || key.id.startsWith('alias/')) return [];
+  const ref = { ...scope, keyId: key.id };
+  switch (eventName) {
+    case 'ScheduleKeyDeletion':
+      return change.deletion === undefined ? [] : [{ kind: 'schedule_deletion', key: ref, date: change.deletion.date, eventTime }];
+    case 'CancelKeyDeletion':
+      return [{ kind: 'settle_deletion', key: ref, eventTime }];
+    case 'DeleteKey':
+      return [
+        { kind: 'settle_deletion', key: ref, eventTime },
+        { kind: 'clear_material_expiry', key: ref, eventTime },
+      ];
+    case 'ImportKeyMaterial': {
+      const material = change.keyMaterial;
+      if (material === undefined) return [];
+      if (!material.expires) return [{ kind: 'clear_material_expiry', key: ref, eventTime }];
+      return material.validTo === undefined ? [] : [{ kind: 'set_material_expiry', key: ref, expiry: material.validTo, eventTime }];
+    }
+    case 'DeleteImportedKeyMaterial':
+    case 'DeleteExpiredKeyMaterial':
+      return [{ kind: 'clear_material_expiry', key: ref, eventTime }];
+    default:
+      return [];
+  }
 }
 
 export class Pipeline {
@@ -120,8 +158,7 @@ export class Pipeline {
       counts.matched++;
       changes.push(change);
       this.deps.changeMetrics.record(into.counters, change);
-      const op = keyOpOf(change);
-      if (op !== undefined) into.keyOps.push(op);
+      into.keyOps.push(...keyOpsOf(change));
       const time = SelfMetrics.lastEventCandidate(change.eventTime, receivedAt);
       into.lastEvent.set(source, Math.max(into.lastEvent.get(source) ?? -Infinity, time));
       into.changes.push({ source, change, receivedAt });

@@ -30,6 +30,7 @@ import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
 import { CheckpointFile } from './state/checkpoint-file.ts';
 import { Committer } from './state/committer.ts';
 import { KeyState } from './state/key-state.ts';
+import type { KeyNames } from './state/key-state.ts';
 import { LocalState, MemoryStore } from './state/local-state.ts';
 import { replicaState } from './state/replica-state.ts';
 import type { ReplicaParts } from './state/replica-state.ts';
@@ -53,6 +54,8 @@ export interface Core {
   readonly selfMetrics: SelfMetrics;
   readonly stateMetrics: StateMetrics;
   readonly keyState: KeyState;
+  /** Aliases learned from the stream (aliasesOf, keyOfAlias), for whatever names keys to people (the log events). */
+  readonly keyNames: KeyNames;
   readonly local: LocalState;
   readonly pipeline: Pipeline;
 }
@@ -68,6 +71,8 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
   const keyState = new KeyState(config.keyStateLimit, { evicted: (table) => stateMetrics.evicted(table) });
   stateMetrics.table('pending_deletions', keyState.limit, () => keyState.pendingCount);
   stateMetrics.table('key_lifecycle_events', keyState.limit, () => keyState.lifecycleCount);
+  stateMetrics.table('key_aliases', keyState.limit, () => keyState.aliasCount);
+  stateMetrics.table('key_material_expiries', keyState.limit, () => keyState.materialCount);
   exportKeyState(instruments, keyState, telemetry);
   const local = new LocalState({ capacity: config.dedupeCapacity, keyState, metrics: stateMetrics });
   const changeMetrics = new ChangeMetrics(ledger, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit }, stateMetrics);
@@ -82,7 +87,7 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
     now,
     onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${invalid.detail}`),
   });
-  return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, local, pipeline };
+  return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, keyNames: keyState, local, pipeline };
 }
 
 /** Replay reads records up to --max-record-bytes, and whole documents (subscription payloads) up to 64 MiB. */

@@ -107,6 +107,46 @@ t.test('Firehose with a checkpoint: a restart restores the counters, the pending
   t.equal(sample(body, 'kms_exporter_source_events_total', { source: 'firehose', event: 'retried_request' }), 1);
 });
 
+t.test('a restart from the checkpoint keeps the alias map and the material expiries', async (t) => {
+  const fixture = (name: string) => JSON.stringify(JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/cloudtrail', name), 'utf8')));
+  const checkpoint = tempCheckpoint();
+  const first = await start(t, { checkpointFile: checkpoint });
+  t.equal(await post(first, [fixture('CreateAlias.json'), fixture('ImportKeyMaterial.json'), fixture('DeleteAlias.json')]), 200);
+  await first.stop();
+  const second = await start(t, { checkpointFile: checkpoint });
+  const key = { accountId: '111122223333', region: 'us-east-1', keyId: '1234abcd-12ab-34cd-56ef-1234567890ab' };
+  t.same(second.core.keyState.aliasesOf(key), ['alias/app-data']);
+  t.same(second.core.keyState.keyOfAlias('111122223333', 'us-east-1', 'alias/app-data'), key);
+  t.equal(second.core.keyState.keyOfAlias('444455556666', 'eu-west-1', 'alias/legacy-reports'), undefined, 'the deleted alias stays deleted');
+  const body = await scrape(second);
+  t.equal(sample(body, 'kms_key_material_expiry_timestamp_seconds'), 1798833600, 'the expiry is exported again');
+  t.equal(sample(body, 'kms_exporter_state_entries', { table: 'key_aliases' }), 2, 'the alias and the tombstone');
+});
+
+t.test('a version 2 checkpoint written before aliases and material expiries existed loads, and is not moved aside', async (t) => {
+  const checkpoint = tempCheckpoint();
+  writeFileSync(
+    checkpoint,
+    JSON.stringify({
+      version: 2,
+      writtenAt: '2026-11-24T00:00:00Z',
+      replica: { counters: [], lastEvent: {}, sources: {}, sequence: 0 },
+      shared: {
+        eventIds: ['event-1'],
+        requestIds: [],
+        keyState: { pendingDeletions: [{ accountId: '111122223333', region: 'us-east-1', keyId: 'k-1', date: NOW + 86_400_000, eventTime: NOW - 1 }], lifecycleEvents: [['111122223333/us-east-1/k-1', NOW - 1]] },
+      },
+    }),
+  );
+  const service = await start(t, { checkpointFile: checkpoint });
+  const body = await scrape(service);
+  t.equal(sample(body, 'kms_exporter_state_errors_total', { store: 'file', error: 'corrupt' }), 0);
+  t.equal(sample(body, 'kms_key_pending_deletion_timestamp_seconds'), (NOW + 86_400_000) / 1000, 'its pending deletion is restored');
+  t.equal(sample(body, 'kms_exporter_state_entries', { table: 'key_aliases' }), 0);
+  t.equal(await post(service, [scheduleDeletion(2)]), 200);
+  t.same(saved(checkpoint).shared.keyState, { ...saved(checkpoint).shared.keyState, aliases: [], materialExpiries: [] }, 'the next write has the new fields');
+});
+
 t.test('restored key_id series pass the label-value limiter: the cap does not grow with restarts', async (t) => {
   const checkpoint = tempCheckpoint();
   const settings = { checkpointFile: checkpoint, labelKeyId: true, labelValueLimit: '3' };

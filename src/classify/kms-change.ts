@@ -5,6 +5,8 @@ import { lookup } from '../catalog/kms-events.ts';
 import type { InvalidReason } from '../record-batch.ts';
 import { deletionDate } from './deletion-date.ts';
 import type { KeyIdentity } from './key-identity.ts';
+import type { KeyMaterialExpiry } from './key-material.ts';
+import { readKeyMaterialExpiry } from './key-material.ts';
 import { findKey } from './key-identity.ts';
 import type { Principal } from './principal.ts';
 import { readPrincipal } from './principal.ts';
@@ -34,6 +36,8 @@ export interface KmsChange {
   readonly requestId: string | undefined;
   /** For a successful ScheduleKeyDeletion: when the key will be destroyed. */
   readonly deletion: { readonly date: number; readonly pendingWindowInDays: number } | undefined;
+  /** For ImportKeyMaterial: whether (and when) the imported material expires; undefined when the request does not say in a way we know. */
+  readonly keyMaterial: KeyMaterialExpiry | undefined;
 }
 
 export type Classification =
@@ -115,6 +119,7 @@ export function classifyRecord(value: unknown): Classification {
       sessionCredentialFromConsole: record['sessionCredentialFromConsole'] === 'true' || record['sessionCredentialFromConsole'] === true,
       requestId: optionalText(record['requestID']),
       deletion,
+      keyMaterial: entry.eventName === 'ImportKeyMaterial' ? readKeyMaterialExpiry(request) : undefined,
     },
   };
 }

@@ -1,4 +1,4 @@
-// Turns classified KMS changes into the change counters, and key state into the per-key pending-deletion gauge.
+// Turns classified KMS changes into the change counters, and key state into the per-key pending-deletion and material-expiry gauges.
 
 import type { KmsChange } from '../classify/kms-change.ts';
 import type { KeyState } from '../state/key-state.ts';
@@ -99,12 +99,16 @@ export class ChangeMetrics {
 }
 
 /**
- * Exports the key state's pending deletions as kms_key_pending_deletion_timestamp_seconds:
- * at every scrape exactly the keys pending now, so a cancelled, deleted or evicted key's
- * series goes, and the gauge is bounded by --key-state-limit (not folded at --series-limit).
+ * Exports the key state's pending deletions as kms_key_pending_deletion_timestamp_seconds
+ * and its imported material expiries as kms_key_material_expiry_timestamp_seconds: at every
+ * scrape exactly the keys held now, so a cancelled, deleted or evicted key's series goes,
+ * and each gauge is bounded by --key-state-limit (not folded at --series-limit).
  */
 export function exportKeyState(instruments: Instruments, keyState: KeyState, telemetry: Pick<Telemetry, 'snapshotGauge'>): void {
   telemetry.snapshotGauge(METRIC.pendingDeletion, instruments.pendingDeletion, function* () {
     for (const { accountId, region, keyId, date } of keyState.pendingDeletions()) yield { attributes: { aws_account_id: accountId, aws_region: region, key_id: keyId }, value: date / 1000 };
+  });
+  telemetry.snapshotGauge(METRIC.materialExpiry, instruments.materialExpiry, function* () {
+    for (const { accountId, region, keyId, expiry } of keyState.materialExpiries()) yield { attributes: { aws_account_id: accountId, aws_region: region, key_id: keyId }, value: expiry / 1000 };
   });
 }

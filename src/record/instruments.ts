@@ -13,6 +13,7 @@ export const METRIC = {
   changes: 'kms_config_changes_total',
   failures: 'kms_config_change_failures_total',
   pendingDeletion: 'kms_key_pending_deletion_timestamp_seconds',
+  materialExpiry: 'kms_key_material_expiry_timestamp_seconds',
   records: 'kms_exporter_records_total',
   invalidRecords: 'kms_exporter_invalid_records_total',
   eventDelay: 'kms_exporter_event_delay_seconds',
@@ -48,6 +49,7 @@ export const EVENT_DELAY_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 
 
 export interface Instruments {
   readonly pendingDeletion: ObservableGauge;
+  readonly materialExpiry: ObservableGauge;
   readonly eventDelay: Histogram;
   readonly lastEvent: ObservableGauge;
   readonly stateEntries: ObservableGauge;
@@ -66,6 +68,9 @@ export function declareInstruments(meter: Meter, ledger: CounterLedger): Instrum
   return {
     pendingDeletion: meter.createObservableGauge(METRIC.pendingDeletion, {
       description: 'When a KMS key scheduled for deletion will be deleted, as a Unix timestamp; removed when the deletion is cancelled or done.',
+    }),
+    materialExpiry: meter.createObservableGauge(METRIC.materialExpiry, {
+      description: 'When the imported key material of a KMS key expires, as a Unix timestamp (ImportKeyMaterial with KEY_MATERIAL_EXPIRES); removed when the material is deleted or the key is.',
     }),
     eventDelay: meter.createHistogram(METRIC.eventDelay, {
       description: 'Time from a KMS change (CloudTrail eventTime) to the exporter receiving it.',

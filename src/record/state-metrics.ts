@@ -10,6 +10,8 @@ export const STATE_TABLES = [
   'push_request_ids',
   'pending_deletions',
   'key_lifecycle_events',
+  'key_aliases',
+  'key_material_expiries',
   'key_id_label_values',
   'principal_label_values',
   'poll_log_event_ids',

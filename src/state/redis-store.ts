@@ -19,8 +19,8 @@ import { Redis } from 'ioredis';
 import { StateUnavailableError } from '../errors.ts';
 import type { StateMetrics } from '../record/state-metrics.ts';
 import type { SourceStatus } from '../sources/source.ts';
-import type { KeyOp, KeyState, PendingDeletion } from './key-state.ts';
-import { keyName, pendingDeletionSchema } from './key-state.ts';
+import type { AliasEntry, KeyOp, KeyState, MaterialEntry, PendingDeletion } from './key-state.ts';
+import { aliasEntrySchema, aliasName, keyName, materialEntrySchema, pendingDeletionSchema } from './key-state.ts';
 import { replicaSnapshotSchema } from './replica-state.ts';
 import type { Commit, EventClaim, ReplicaState, RequestClaim, StateStore } from './state-store.ts';
 
@@ -40,6 +40,10 @@ const KEYS = {
   pendingDates: `${TAG}:pending-deletions:by-date`,
   lifecycle: `${TAG}:lifecycle-events`,
   lifecycleOrder: `${TAG}:lifecycle-events:by-time`,
+  aliases: `${TAG}:aliases`,
+  aliasOrder: `${TAG}:aliases:by-time`,
+  material: `${TAG}:material-expiries`,
+  materialOrder: `${TAG}:material-expiries:by-expiry`,
 } as const;
 
 function replicaKey(replicaId: string): string {
@@ -87,10 +91,17 @@ return 1
 `;
 
 // KEYS: events, event claims, event claim expiry, requests, request claims, request claim expiry,
-//       pending, pending by date, lifecycle, lifecycle by time, this replica's snapshot.
+//       pending, pending by date, lifecycle, lifecycle by time, this replica's snapshot,
+//       aliases, aliases by time, material expiries, material by expiry.
 // ARGV: replica, capacity, key limit, snapshot JSON, #events, #requests, #ops, events..., requests...,
-//       then per op: kind ('s' schedule / 'x' settle), key name, event time, date, pending JSON.
-// Answers {'ok', evicted events, evicted requests, evicted pending, evicted lifecycle} or {'lost', id}.
+//       then per op: kind, name, event time, date, entry JSON. Kinds: 's' schedule / 'x' settle a
+//       deletion (name: the key), 'a' set / 'd' delete an alias (name: account/region/alias),
+//       'm' set / 'c' clear a material expiry (name: the key; date: the expiry).
+// Each table keeps the eventTime of the newest event applied per name (in its entry), so a late
+// record never undoes a newer one. Deleted aliases and cleared expiries stay as tombstones
+// (keyId / expiry null): aliases are evicted oldest eventTime first; material expiries are
+// ordered by expiry with tombstones last (score +inf), and the furthest is evicted first.
+// Answers {'ok', evicted events, evicted requests, evicted pending, evicted lifecycle, evicted aliases, evicted material} or {'lost', id}.
 const COMMIT = `
 local replica = ARGV[1]
 local capacity = tonumber(ARGV[2])
@@ -122,34 +133,86 @@ local function settle(committed, claims, expiry, from, to)
   if excess > 0 then redis.call('ZREMRANGEBYRANK', committed, 0, excess - 1) else excess = 0 end
   return excess
 end
+-- The eventTime of the entry held under name in a table of JSON entries, or nil.
+local function heldTime(entries, name)
+  local held = redis.call('HGET', entries, name)
+  if held == false then return nil end
+  local ok, entry = pcall(cjson.decode, held)
+  if not ok or type(entry) ~= 'table' then return nil end
+  return tonumber(entry['eventTime'])
+end
 local evictedEvents = settle(KEYS[1], KEYS[2], KEYS[3], first, first + nEvents - 1)
 local evictedRequests = settle(KEYS[4], KEYS[5], KEYS[6], first + nEvents, first + nEvents + nRequests - 1)
 local evictedPending = 0
+local evictedAliases = 0
+local evictedMaterial = 0
 local at = first + nEvents + nRequests
 for _ = 1, nOps do
   local kind, name, eventTime, date, json = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]), ARGV[at + 4]
   at = at + 5
-  local newest = redis.call('HGET', KEYS[9], name)
-  if newest == false or tonumber(newest) <= eventTime then
-    redis.call('HSET', KEYS[9], name, eventTime)
-    redis.call('ZADD', KEYS[10], eventTime, name)
-    redis.call('HDEL', KEYS[7], name)
-    redis.call('ZREM', KEYS[8], name)
-    if kind == 's' then
+  if kind == 'a' or kind == 'd' then
+    local newest = heldTime(KEYS[12], name)
+    if newest == nil or newest <= eventTime then
+      if redis.call('HEXISTS', KEYS[12], name) == 0 and redis.call('HLEN', KEYS[12]) >= keyLimit then
+        local oldest = redis.call('ZRANGE', KEYS[13], 0, 0)
+        if oldest[1] ~= nil then
+          redis.call('HDEL', KEYS[12], oldest[1])
+          redis.call('ZREM', KEYS[13], oldest[1])
+          evictedAliases = evictedAliases + 1
+        end
+      end
+      redis.call('HSET', KEYS[12], name, json)
+      redis.call('ZADD', KEYS[13], eventTime, name)
+    end
+  elseif kind == 'm' or kind == 'c' then
+    local newest = heldTime(KEYS[14], name)
+    if newest == nil or newest <= eventTime then
+      redis.call('HDEL', KEYS[14], name)
+      redis.call('ZREM', KEYS[15], name)
+      local score, scoreArg = math.huge, '+inf'
+      if kind == 'm' then score, scoreArg = date, ARGV[at - 2] end
       local keep = true
-      if redis.call('HLEN', KEYS[7]) >= keyLimit then
-        evictedPending = evictedPending + 1
-        local furthest = redis.call('ZREVRANGE', KEYS[8], 0, 0, 'WITHSCORES')
-        if furthest[1] == nil or tonumber(furthest[2]) <= date then
-          keep = false
+      if redis.call('HLEN', KEYS[14]) >= keyLimit then
+        evictedMaterial = evictedMaterial + 1
+        local furthest = redis.call('ZREVRANGE', KEYS[15], 0, 0, 'WITHSCORES')
+        -- Equal scores: ZREVRANGE gives the greatest name, the local table's order too.
+        local held = furthest[2] == 'inf' and math.huge or tonumber(furthest[2])
+        local further = furthest[1] ~= nil and (held > score or (held == score and furthest[1] > name))
+        if further then
+          redis.call('HDEL', KEYS[14], furthest[1])
+          redis.call('ZREM', KEYS[15], furthest[1])
         else
-          redis.call('HDEL', KEYS[7], furthest[1])
-          redis.call('ZREM', KEYS[8], furthest[1])
+          keep = false
         end
       end
       if keep then
-        redis.call('HSET', KEYS[7], name, json)
-        redis.call('ZADD', KEYS[8], date, name)
+        redis.call('HSET', KEYS[14], name, json)
+        redis.call('ZADD', KEYS[15], scoreArg, name)
+      end
+    end
+  else
+    local newest = redis.call('HGET', KEYS[9], name)
+    if newest == false or tonumber(newest) <= eventTime then
+      redis.call('HSET', KEYS[9], name, eventTime)
+      redis.call('ZADD', KEYS[10], eventTime, name)
+      redis.call('HDEL', KEYS[7], name)
+      redis.call('ZREM', KEYS[8], name)
+      if kind == 's' then
+        local keep = true
+        if redis.call('HLEN', KEYS[7]) >= keyLimit then
+          evictedPending = evictedPending + 1
+          local furthest = redis.call('ZREVRANGE', KEYS[8], 0, 0, 'WITHSCORES')
+          if furthest[1] == nil or tonumber(furthest[2]) <= date then
+            keep = false
+          else
+            redis.call('HDEL', KEYS[7], furthest[1])
+            redis.call('ZREM', KEYS[8], furthest[1])
+          end
+        end
+        if keep then
+          redis.call('HSET', KEYS[7], name, json)
+          redis.call('ZADD', KEYS[8], date, name)
+        end
       end
     end
   end
@@ -163,7 +226,7 @@ else
   evictedLifecycle = 0
 end
 redis.call('SET', KEYS[11], ARGV[4])
-return {'ok', evictedEvents, evictedRequests, evictedPending, evictedLifecycle}
+return {'ok', evictedEvents, evictedRequests, evictedPending, evictedLifecycle, evictedAliases, evictedMaterial}
 `;
 
 class Script {
@@ -242,6 +305,8 @@ export class RedisStore implements StateStore {
       if (this.up && !this.closing) options.log.warn(`lost the state store ${this.where}; push requests get 503 until it is back`);
       this.up = false;
     });
+    // The store counts the evictions it makes (COMMIT's answer); the local copy's would count them again.
+    options.keyState.mirrorSharedStore();
     options.metrics.store('redis', () => this.up, ['corrupt', 'unavailable', 'in_doubt']);
     options.metrics.table('cloudtrail_event_ids', options.capacity, () => this.sizes.events);
     options.metrics.table('push_request_ids', options.capacity, () => this.sizes.requests);
@@ -303,7 +368,7 @@ export class RedisStore implements StateStore {
     this.settleUncertain();
     const snapshot = { ...this.options.replica.snapshot(commit), sequence: this.sequence + 1 };
     const ops = commit.keyOps.flatMap((op) => opArguments(op));
-    const keys = [KEYS.events, KEYS.eventClaims, KEYS.eventClaimExpiry, KEYS.requests, KEYS.requestClaims, KEYS.requestClaimExpiry, KEYS.pending, KEYS.pendingDates, KEYS.lifecycle, KEYS.lifecycleOrder, replicaKey(this.options.replicaId)];
+    const keys = [KEYS.events, KEYS.eventClaims, KEYS.eventClaimExpiry, KEYS.requests, KEYS.requestClaims, KEYS.requestClaimExpiry, KEYS.pending, KEYS.pendingDates, KEYS.lifecycle, KEYS.lifecycleOrder, replicaKey(this.options.replicaId), KEYS.aliases, KEYS.aliasOrder, KEYS.material, KEYS.materialOrder];
     const args = [this.options.replicaId, this.options.capacity, this.options.keyState.limit, JSON.stringify(snapshot), commit.eventIds.length, commit.requestIds.length, commit.keyOps.length, ...commit.eventIds, ...commit.requestIds, ...ops];
     let answer: unknown;
     try {
@@ -331,11 +396,13 @@ export class RedisStore implements StateStore {
       if (stored !== snapshot.sequence) throw new StateUnavailableError(`the claim on ${String(rest[0])} expired and another replica took it; retry`);
     }
     this.sequence = snapshot.sequence;
-    const [events, requests, pending, lifecycle] = rest.map(Number);
+    const [events, requests, pending, lifecycle, aliases, material] = rest.map(Number);
     if (events) this.options.metrics.evicted('cloudtrail_event_ids', events);
     if (requests) this.options.metrics.evicted('push_request_ids', requests);
     if (pending) this.options.metrics.evicted('pending_deletions', pending);
     if (lifecycle) this.options.metrics.evicted('key_lifecycle_events', lifecycle);
+    if (aliases) this.options.metrics.evicted('key_aliases', aliases);
+    if (material) this.options.metrics.evicted('key_material_expiries', material);
   }
 
   /** Whether the commit of unknown outcome happened; the committer applies its effects then. */
@@ -359,17 +426,23 @@ export class RedisStore implements StateStore {
     if (requestIds.length > 0) await this.call(() => SCRIPTS.release.run(this.redis, [KEYS.requestClaims, KEYS.requestClaimExpiry], [this.options.replicaId, ...requestIds]));
   }
 
-  /** The shared pending deletions (and table sizes) as of now; the last known view stays while the store is away. */
+  /** The shared key state (pending deletions, aliases, material expiries) and table sizes as of now; the last known view stays while the store is away. */
   async refresh(): Promise<void> {
     if (!this.up) return;
     try {
-      const [pending, events, requests, lifecycle] = await Promise.all([this.redis.hvals(KEYS.pending), this.redis.zcard(KEYS.events), this.redis.zcard(KEYS.requests), this.redis.zcard(KEYS.lifecycleOrder)]);
-      const entries: PendingDeletion[] = [];
-      for (const text of pending) {
-        const parsed = pendingDeletionSchema.safeParse(safeJson(text));
-        if (parsed.success) entries.push(parsed.data);
-      }
-      this.options.keyState.replacePending(entries);
+      const [pending, aliases, aliasOrder, material, events, requests, lifecycle] = await Promise.all([
+        this.redis.hvals(KEYS.pending),
+        this.redis.hgetall(KEYS.aliases),
+        // Oldest first, so the local table's eviction order is the store's.
+        this.redis.zrange(KEYS.aliasOrder, '0', '-1'),
+        this.redis.hvals(KEYS.material),
+        this.redis.zcard(KEYS.events),
+        this.redis.zcard(KEYS.requests),
+        this.redis.zcard(KEYS.lifecycleOrder),
+      ]);
+      this.options.keyState.replacePending(parsedEntries(pending, pendingDeletionSchema.safeParse));
+      this.options.keyState.replaceAliases(parsedEntries(aliasOrder.flatMap((name) => (aliases[name] === undefined ? [] : [aliases[name]])), aliasEntrySchema.safeParse));
+      this.options.keyState.replaceMaterial(parsedEntries(material, materialEntrySchema.safeParse));
       this.sizes.events = events;
       this.sizes.requests = requests;
       this.sizes.lifecycle = lifecycle;
@@ -409,10 +482,35 @@ export class RedisStore implements StateStore {
 }
 
 function opArguments(op: KeyOp): (string | number)[] {
-  const name = keyName(op.key);
-  if (op.kind === 'settle_deletion') return ['x', name, op.eventTime, 0, ''];
-  const pending: PendingDeletion = { ...op.key, date: op.date, eventTime: op.eventTime };
-  return ['s', name, op.eventTime, op.date, JSON.stringify(pending)];
+  switch (op.kind) {
+    case 'settle_deletion':
+      return ['x', keyName(op.key), op.eventTime, 0, ''];
+    case 'schedule_deletion': {
+      const pending: PendingDeletion = { ...op.key, date: op.date, eventTime: op.eventTime };
+      return ['s', keyName(op.key), op.eventTime, op.date, JSON.stringify(pending)];
+    }
+    case 'set_alias':
+    case 'delete_alias': {
+      const entry: AliasEntry = { ...op.alias, keyId: op.kind === 'set_alias' ? op.keyId : null, eventTime: op.eventTime };
+      return [op.kind === 'set_alias' ? 'a' : 'd', aliasName(op.alias), op.eventTime, 0, JSON.stringify(entry)];
+    }
+    case 'set_material_expiry':
+    case 'clear_material_expiry': {
+      const expiry = op.kind === 'set_material_expiry' ? op.expiry : null;
+      const entry: MaterialEntry = { ...op.key, expiry, eventTime: op.eventTime };
+      return [op.kind === 'set_material_expiry' ? 'm' : 'c', keyName(op.key), op.eventTime, expiry ?? 0, JSON.stringify(entry)];
+    }
+  }
+}
+
+/** The entries that parse; a malformed one (written by hand, or by another version) is skipped, not fatal. */
+function parsedEntries<T>(texts: readonly string[], parse: (value: unknown) => { success: true; data: T } | { success: false }): T[] {
+  const out: T[] = [];
+  for (const text of texts) {
+    const parsed = parse(safeJson(text));
+    if (parsed.success) out.push(parsed.data);
+  }
+  return out;
 }
 
 function safeJson(text: string): unknown {

@@ -1,4 +1,4 @@
-// The pending-deletion gauge across scrapes: exactly the keys pending now, whatever was pending before.
+// The per-key gauges across scrapes (pending deletion, imported material expiry): exactly the keys held now, whatever was held before.
 import t from 'tap';
 import type { Test } from 'tap';
 import { readFileSync } from 'node:fs';
@@ -51,4 +51,48 @@ t.test('with keys churning past --key-state-limit, every scrape shows the key st
     t.same((await pendingKeys(service)).sort(), expected, `after ${i + 1} keys`);
   }
   t.same((await pendingKeys(service)).sort(), keys.slice(-4).sort(), 'the four nearest deletions');
+});
+
+/** The kms_key_material_expiry_timestamp_seconds family as scraped: HELP, TYPE and samples, or nothing. */
+async function materialFamily(service: Service): Promise<string[]> {
+  const body = (await service.app.inject({ url: '/metrics' })).body;
+  return body.split('\n').filter((line) => /^(# (HELP|TYPE) )?kms_key_material_expiry_timestamp_seconds\b/.test(line));
+}
+
+t.test('imported key material expiry: the exact samples on /metrics, and gone once the material is deleted', async (t) => {
+  const service = await served(t);
+  const imported = '6f8b2a41-3c7d-4e9a-b1f0-2d5c8e7a9b34';
+  await service.committer.deliver('test', { records: [fixture('ImportKeyMaterial.json')], skipped: 0, invalid: [] });
+  t.same(await materialFamily(service), [
+    '# HELP kms_key_material_expiry_timestamp_seconds When the imported key material of a KMS key expires, as a Unix timestamp (ImportKeyMaterial with KEY_MATERIAL_EXPIRES); removed when the material is deleted or the key is.',
+    '# TYPE kms_key_material_expiry_timestamp_seconds gauge',
+    `kms_key_material_expiry_timestamp_seconds{aws_account_id="111122223333",aws_region="us-east-1",key_id="${imported}"} 1798833600`,
+  ]);
+  await service.committer.deliver('test', { records: [fixture('DeleteImportedKeyMaterial.json')], skipped: 0, invalid: [] });
+  t.same(await materialFamily(service), [], 'deleted: no series (a stale one would keep an expiry alert firing)');
+  const body = (await service.app.inject({ url: '/metrics' })).body;
+  t.match(body, /^kms_exporter_state_entries\{table="key_material_expiries"\} 1$/m, 'the tombstone is what the table holds');
+});
+
+t.test('a late ImportKeyMaterial older than the DeleteExpiredKeyMaterial already applied does not bring the series back', async (t) => {
+  const service = await served(t);
+  await service.committer.deliver('test', { records: [fixture('DeleteExpiredKeyMaterial.json')], skipped: 0, invalid: [] });
+  await service.committer.deliver('test', { records: [fixture('ImportKeyMaterial.json')], skipped: 0, invalid: [] });
+  t.same(await materialFamily(service), []);
+});
+
+t.test('material expiries past --key-state-limit: the nearest are exported, the rest counted as evicted', async (t) => {
+  const service = await served(t, { keyStateLimit: '2' });
+  const keys = ['00000001-3c7d-4e9a-b1f0-2d5c8e7a9b34', '00000002-3c7d-4e9a-b1f0-2d5c8e7a9b34', '00000003-3c7d-4e9a-b1f0-2d5c8e7a9b34'];
+  const validTo = ['Mar 1, 2027 8:00:00 PM', 'Feb 1, 2027 8:00:00 PM', 'Jan 1, 2027 8:00:00 PM'];
+  for (const [i, key] of keys.entries()) {
+    const record = fixture('ImportKeyMaterial.json', { eventId: `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000` }).replaceAll('6f8b2a41-3c7d-4e9a-b1f0-2d5c8e7a9b34', key).replace('Jan 1, 2027 8:00:00 PM', validTo[i]!);
+    await service.committer.deliver('test', { records: [record], skipped: 0, invalid: [] });
+  }
+  const samples = (await materialFamily(service)).filter((line) => !line.startsWith('#'));
+  t.same(samples, [
+    `kms_key_material_expiry_timestamp_seconds{aws_account_id="111122223333",aws_region="us-east-1",key_id="${keys[1]}"} ${Date.parse('2027-02-01T20:00:00Z') / 1000}`,
+    `kms_key_material_expiry_timestamp_seconds{aws_account_id="111122223333",aws_region="us-east-1",key_id="${keys[2]}"} ${Date.parse('2027-01-01T20:00:00Z') / 1000}`,
+  ]);
+  t.match((await service.app.inject({ url: '/metrics' })).body, /^kms_exporter_state_evictions_total\{table="key_material_expiries"\} 1$/m);
 });

@@ -15,8 +15,8 @@ import { startTcpProxy } from '../../support/tcp-proxy.ts';
 
 const ACCESS_KEY = 'firehose-access-key-0123456789';
 const HOUR = 3_600_000;
-/** The COMMIT script on the wire: EVALSHA or EVAL with its 11 keys, the first being the committed eventIDs. */
-const COMMIT_ON_THE_WIRE = /\$2\r\n11\r\n\$\d+\r\n\{kms-change-exporter\}:events\r\n/;
+/** The COMMIT script on the wire: EVALSHA or EVAL with its 15 keys, the first being the committed eventIDs. */
+const COMMIT_ON_THE_WIRE = /\$2\r\n15\r\n\$\d+\r\n\{kms-change-exporter\}:events\r\n/;
 
 async function replica(t: Test, stateUrl: string, replicaId: string): Promise<Service> {
   const config = loadConfig({ source: 'firehose', stateUrl, replicaId });
