@@ -41,6 +41,9 @@ export interface Config {
   readonly dedupeCapacity: number;
   readonly keyStateLimit: number;
   readonly maxRecordBytes: number;
+  readonly minDeletionWindowDays: number;
+  readonly expectationsFile: string | undefined;
+  readonly accountsFile: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -91,6 +94,16 @@ const positiveInt = (max: number) =>
     const value = Number(text);
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1 || value > max) {
       ctx.addIssue({ code: 'custom', message: `expected a whole number from 1 to ${max}, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const intRange = (min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}` });
       return z.NEVER;
     }
     return value;
@@ -175,6 +188,9 @@ export const SETTINGS = [
   { key: 'dedupeCapacity', flag: '--dedupe-capacity <n>', env: 'KMS_EXPORTER_DEDUPE_CAPACITY', scope: 'pipeline', default: '100000', description: 'CloudTrail eventIDs (and push request ids) remembered to drop duplicate deliveries; the oldest are forgotten first', parse: positiveInt(10_000_000) },
   { key: 'keyStateLimit', flag: '--key-state-limit <n>', env: 'KMS_EXPORTER_KEY_STATE_LIMIT', scope: 'pipeline', default: '5000', description: 'entries kept in each key-state table (pending deletions, last lifecycle event, aliases, key material expiries); when full the deletion or expiry furthest away, or the alias changed longest ago, is dropped, and counted', parse: positiveInt(1_000_000) },
   { key: 'maxRecordBytes', flag: '--max-record-bytes <size>', env: 'KMS_EXPORTER_MAX_RECORD_BYTES', scope: 'pipeline', default: '1MiB', description: 'a record larger than this is invalid (CloudWatch Logs caps events at 256 KB)', parse: byteSize },
+  { key: 'minDeletionWindowDays', flag: '--min-deletion-window-days <days>', env: 'KMS_EXPORTER_MIN_DELETION_WINDOW_DAYS', scope: 'pipeline', default: '30', description: 'a ScheduleKeyDeletion with a shorter waiting period raises the finding short_deletion_window (AWS allows 7 to 30 days, 30 by default)', parse: intRange(7, 30) },
+  { key: 'expectationsFile', flag: '--expectations <file>', env: 'KMS_EXPORTER_EXPECTATIONS_FILE', scope: 'pipeline', description: 'YAML rules naming the changes a team expects (its automation, AWS services\' own grants): counted with expected="true" and ticketed, never paged; findings still page (see examples/expectations.yml)', parse: z.string().min(1).optional() },
+  { key: 'accountsFile', flag: '--accounts <file>', env: 'KMS_EXPORTER_ACCOUNTS_FILE', scope: 'pipeline', description: 'YAML naming the organisation\'s accounts (name, environment, owner; or aws organizations list-accounts output): kms_aws_account_info, names in log events, and the accounts the external findings count as ours (see examples/accounts.yml)', parse: z.string().min(1).optional() },
   { key: 'logLevel', flag: '--log-level <level>', env: 'KMS_EXPORTER_LOG_LEVEL', scope: 'pipeline', default: 'info', description: 'operator log level: fatal, error, warn, info, debug, trace, silent', parse: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
 ] as const satisfies readonly Setting<keyof Config>[];
 

@@ -8,6 +8,9 @@
 // The committer persists the effects between the last two steps, so nothing a scrape
 // shows is missing from the checkpoint or the shared store.
 
+import type { Assessment, AssessmentOptions } from './classify/assessment.ts';
+import { assessChange } from './classify/assessment.ts';
+import type { KeyIdentity } from './classify/key-identity.ts';
 import type { Classification, KmsChange } from './classify/kms-change.ts';
 import { classifyRecord } from './classify/kms-change.ts';
 import { mayBeChangeText } from './decode/prefilter.ts';
@@ -18,7 +21,7 @@ import { CounterDelta } from './record/counter-ledger.ts';
 import type { CounterLedger } from './record/counter-ledger.ts';
 import type { BatchCounts } from './record/self-metrics.ts';
 import { SelfMetrics } from './record/self-metrics.ts';
-import type { KeyOp, KeyState } from './state/key-state.ts';
+import type { KeyNames, KeyOp, KeyState } from './state/key-state.ts';
 
 export interface PipelineDeps {
   readonly ledger: CounterLedger;
@@ -26,6 +29,10 @@ export interface PipelineDeps {
   readonly changeLogEvents: ChangeLogEvents;
   readonly selfMetrics: SelfMetrics;
   readonly keyState: KeyState;
+  /** What makes a change dangerous or expected (findings and expectations); aliases come from the key state's names. */
+  readonly assessment: Omit<AssessmentOptions, 'aliasesOf'>;
+  /** Aliases learned from the stream, for expectations on `keys` (the local view; a shared store's is refreshed before each scrape). */
+  readonly keyNames: KeyNames;
   /** Told about each invalid record once it is applied; the operator's log line. */
   readonly onInvalid: (source: string, invalid: InvalidRecord) => void;
   readonly now?: () => number;
@@ -39,6 +46,8 @@ export interface PreparedBatch {
   readonly invalid: readonly InvalidRecord[];
   /** Every change in the batch, in order, duplicates included. */
   readonly candidates: readonly KmsChange[];
+  /** What each candidate means (findings, expectation), same index. */
+  readonly assessments: readonly Assessment[];
 }
 
 export interface BatchOutcome extends BatchCounts {
@@ -52,21 +61,27 @@ export class Effects {
   readonly keyOps: KeyOp[] = [];
   /** The newest (plausible) event time per source. */
   readonly lastEvent = new Map<string, number>();
-  readonly changes: { readonly source: string; readonly change: KmsChange; readonly receivedAt: number }[] = [];
+  readonly changes: { readonly source: string; readonly change: KmsChange; readonly assessment: Assessment; readonly receivedAt: number }[] = [];
   readonly invalid: { readonly source: string; readonly invalid: InvalidRecord }[] = [];
 }
 
-function parse(raw: RawRecord): Classification {
-  if (typeof raw !== 'string') return classifyRecord(raw);
+/** For a prepared batch built by hand (tests) without assessments. */
+const NOT_ASSESSED: Assessment = Object.freeze({ findings: [], findingNames: [], expectation: undefined, policy: undefined });
+
+const IGNORED_RECORD = { classification: { kind: 'ignored' } as Classification, record: undefined };
+
+/** The classification, and the parsed record it came from (the findings read its request parameters). */
+function parse(raw: RawRecord): { readonly classification: Classification; readonly record: unknown } {
+  if (typeof raw !== 'string') return { classification: classifyRecord(raw), record: raw };
   // Sources that hand over whole log events (poll, live tail, Firehose) get the same raw prefilter as replay.
-  if (!mayBeChangeText(raw)) return { kind: 'ignored' };
+  if (!mayBeChangeText(raw)) return IGNORED_RECORD;
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch (error) {
-    return { kind: 'invalid', reason: 'malformed_json', detail: (error as Error).message };
+    return { classification: { kind: 'invalid', reason: 'malformed_json', detail: (error as Error).message }, record: undefined };
   }
-  return classifyRecord(value);
+  return { classification: classifyRecord(value), record: value };
 }
 
 /** An alias name as KMS allows it: `alias/` then 1 to 250 of letters, digits, `/`, `_`, `-`. */
@@ -131,14 +146,22 @@ export class Pipeline {
   prepare(source: string, batch: RecordBatch): PreparedBatch {
     const invalid: InvalidRecord[] = [...batch.invalid];
     const candidates: KmsChange[] = [];
+    const assessments: Assessment[] = [];
     let ignored = batch.skipped;
     for (const raw of batch.records) {
-      const result = parse(raw);
+      const { classification: result, record } = parse(raw);
       if (result.kind === 'ignored') ignored++;
       else if (result.kind === 'invalid') invalid.push({ reason: result.reason, detail: result.detail });
-      else candidates.push(result.change);
+      else {
+        candidates.push(result.change);
+        assessments.push(assessChange(result.change, record, { ...this.deps.assessment, aliasesOf: this.aliasesOf(result.change) }));
+      }
     }
-    return { source, receivedAt: this.now(), ignored, invalid, candidates };
+    return { source, receivedAt: this.now(), ignored, invalid, candidates, assessments };
+  }
+
+  private aliasesOf(change: KmsChange): (keyId: string, key: KeyIdentity) => readonly string[] {
+    return (keyId, key) => this.deps.keyNames.aliasesOf({ accountId: key.accountId ?? change.accountId, region: key.region ?? change.region, keyId });
   }
 
   /** Adds a prepared batch's effects to `into`; `fresh[i]` says whether candidate i is counted (not a duplicate). */
@@ -157,11 +180,12 @@ export class Pipeline {
       }
       counts.matched++;
       changes.push(change);
-      this.deps.changeMetrics.record(into.counters, change);
+      const assessment = prepared.assessments[i] ?? NOT_ASSESSED;
+      this.deps.changeMetrics.record(into.counters, change, assessment);
       into.keyOps.push(...keyOpsOf(change));
       const time = SelfMetrics.lastEventCandidate(change.eventTime, receivedAt);
       into.lastEvent.set(source, Math.max(into.lastEvent.get(source) ?? -Infinity, time));
-      into.changes.push({ source, change, receivedAt });
+      into.changes.push({ source, change, assessment, receivedAt });
     });
     this.deps.selfMetrics.batch(into.counters, source, counts);
     return { ...counts, changes };
@@ -170,9 +194,9 @@ export class Pipeline {
   apply(effects: Effects): void {
     this.deps.ledger.apply(effects.counters);
     for (const op of effects.keyOps) this.deps.keyState.apply(op);
-    for (const { source, change, receivedAt } of effects.changes) {
+    for (const { source, change, assessment, receivedAt } of effects.changes) {
       this.deps.selfMetrics.change(source, change.eventTime, receivedAt);
-      this.deps.changeLogEvents.emit(change, receivedAt);
+      this.deps.changeLogEvents.emit(change, assessment, receivedAt);
     }
     for (const { source, invalid } of effects.invalid) this.deps.onInvalid(source, invalid);
   }

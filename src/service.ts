@@ -12,7 +12,10 @@ import { NotRestoredError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { Pipeline } from './pipeline.ts';
 import { ChangeLogEvents } from './record/change-log-events.ts';
-import { ChangeMetrics, exportKeyState } from './record/change-metrics.ts';
+import { ChangeMetrics, exportAccountInfo, exportKeyState } from './record/change-metrics.ts';
+import { loadAccounts, NO_ACCOUNTS } from './accounts-file.ts';
+import { loadExpectations } from './expectations/expectations-file.ts';
+import { NO_EXPECTATIONS } from './expectations/expectation-rules.ts';
 import { CounterLedger } from './record/counter-ledger.ts';
 import { declareInstruments } from './record/instruments.ts';
 import type { Instruments } from './record/instruments.ts';
@@ -75,8 +78,12 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
   stateMetrics.table('key_material_expiries', keyState.limit, () => keyState.materialCount);
   exportKeyState(instruments, keyState, telemetry);
   const local = new LocalState({ capacity: config.dedupeCapacity, keyState, metrics: stateMetrics });
+  // Read at start, so a bad file stops the start naming its line (exit 2), like any bad setting.
+  const accounts = config.accountsFile === undefined ? NO_ACCOUNTS : loadAccounts(config.accountsFile);
+  const expectations = config.expectationsFile === undefined ? NO_EXPECTATIONS : loadExpectations(config.expectationsFile);
+  exportAccountInfo(instruments, accounts);
   const changeMetrics = new ChangeMetrics(ledger, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit }, stateMetrics);
-  const changeLogEvents = new ChangeLogEvents(telemetry.logsEnabled ? telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION) : undefined);
+  const changeLogEvents = new ChangeLogEvents(telemetry.logsEnabled ? telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION) : undefined, { keyNames: keyState, accounts });
   const warn = throttledLog(deps.log, now);
   const pipeline = new Pipeline({
     ledger,
@@ -84,6 +91,13 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
     changeLogEvents,
     selfMetrics,
     keyState,
+    keyNames: keyState,
+    assessment: {
+      expectations,
+      organisationAccounts: new Set(accounts.accounts.keys()),
+      ...(accounts.organizationId === undefined ? {} : { organisationId: accounts.organizationId }),
+      minDeletionWindowDays: config.minDeletionWindowDays,
+    },
     now,
     onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${invalid.detail}`),
   });

@@ -4,7 +4,10 @@ import type { Attributes, Logger } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api';
 import { COMPLIANCE, RULE_ID, SEVERITY_BY_RISK } from '../catalog/kms-events.ts';
 import type { Risk } from '../catalog/kms-events.ts';
+import type { AccountDirectory } from '../accounts-file.ts';
+import type { Assessment } from '../classify/assessment.ts';
 import type { KmsChange } from '../classify/kms-change.ts';
+import type { KeyNames } from '../state/key-state.ts';
 
 export const CHANGE_EVENT_NAME = 'aws.kms.config_change';
 
@@ -14,24 +17,56 @@ const SEVERITY: Readonly<Record<Risk, { readonly number: SeverityNumber; readonl
   low: { number: SeverityNumber.INFO, text: 'INFO' },
 };
 
-const DAY_MS = 86_400_000;
 
-/** "arn:…:assumed-role/ops/alice scheduled key 1234… for deletion in 7 days" */
-export function describeChange(change: KmsChange): string {
-  const who = change.principal.arn ?? `${change.principal.type} principal`;
-  const days = change.deletion !== undefined ? String(Math.round((change.deletion.date - change.eventTime) / DAY_MS)) : '?';
+/** How people know keys and accounts: aliases learned from the stream, names from the --accounts file. */
+export interface ChangeNames {
+  readonly keyNames: KeyNames;
+  readonly accounts: AccountDirectory;
+}
+
+export const NO_NAMES: ChangeNames = { keyNames: { aliasesOf: () => [], keyOfAlias: () => undefined }, accounts: { organizationId: undefined, accounts: new Map() } };
+
+function aliasesOf(change: KmsChange, names: ChangeNames): readonly string[] {
+  const key = change.key;
+  if (key === undefined || key.id.startsWith('alias/')) return [];
+  return names.keyNames.aliasesOf({ accountId: key.accountId ?? change.accountId, region: key.region ?? change.region, keyId: key.id });
+}
+
+/** "alias/payments-db (1234abcd-…)" when the key has a known alias, else its ARN or id. */
+function keyText(change: KmsChange, aliases: readonly string[]): string {
+  const key = change.key;
+  if (key === undefined) return 'unknown';
+  if (aliases.length === 0) return key.arn ?? key.id;
+  const more = aliases.length > 1 ? ` +${aliases.length - 1} more` : '';
+  return `${aliases[0]!}${more} (${key.id})`;
+}
+
+/**
+ * "arn:…:assumed-role/ops/alice scheduled key alias/payments-db (1234abcd-…) for deletion in 7 days,
+ * in account payments-prod; findings: short_deletion_window; expected (rule terraform-routine)"
+ */
+export function describeChange(change: KmsChange, assessment?: Assessment, names: ChangeNames = NO_NAMES): string {
+  const who = change.principal.arn ?? change.principal.invokedBy ?? `${change.principal.type} principal`;
+  const days = change.deletion !== undefined ? String(change.deletion.pendingWindowInDays) : '?';
   const phrase = change.entry.phrase
-    .replace('{key}', change.key?.arn ?? change.key?.id ?? 'unknown')
+    .replace('{key}', keyText(change, aliasesOf(change, names)))
     .replace('{store}', change.customKeyStoreId ?? 'unknown')
     .replace('{alias}', change.aliasName ?? 'unknown')
     .replace('{grantee}', change.grantee ?? 'a grantee')
     .replace('{days}', days);
-  if (change.outcome === 'success') return `${who} ${phrase}`;
-  return `${who} failed (${change.errorCode ?? 'error'}): ${phrase}`;
+  let text = change.outcome === 'success' ? `${who} ${phrase}` : `${who} failed (${change.errorCode ?? 'error'}): ${phrase}`;
+  const account = names.accounts.accounts.get(change.accountId);
+  if (account !== undefined) text += `, in account ${account.name}`;
+  if (assessment !== undefined && assessment.findingNames.length > 0) text += `; findings: ${assessment.findingNames.join(', ')}`;
+  if (assessment?.expectation !== undefined) text += `; expected (rule ${assessment.expectation})`;
+  return text;
 }
 
 /** The log record's attributes: OTel semantic conventions where one exists, `aws.*` otherwise. */
-export function changeAttributes(change: KmsChange): Attributes {
+export function changeAttributes(change: KmsChange, assessment?: Assessment, names: ChangeNames = NO_NAMES): Attributes {
+  const account = names.accounts.accounts.get(change.accountId);
+  const aliases = aliasesOf(change, names);
+  const findings = assessment?.findings ?? [];
   const attributes: Attributes = {
     'cloud.provider': 'aws',
     'cloud.account.id': change.accountId,
@@ -64,7 +99,17 @@ export function changeAttributes(change: KmsChange): Attributes {
     'security_rule.name': RULE_ID,
     'security_rule.category': change.entry.category,
     'security_rule.reference': COMPLIANCE.join(','),
-    'alert.severity': SEVERITY_BY_RISK[change.entry.risk],
+    'alert.severity': findings.length > 0 && change.outcome === 'success' ? 'critical' : SEVERITY_BY_RISK[change.entry.risk],
+    'aws.account.name': account?.name,
+    'aws.account.environment': account?.environment === '' ? undefined : account?.environment,
+    'aws.account.owner': account?.owner === '' ? undefined : account?.owner,
+    'aws.kms.key.aliases': aliases.length === 0 ? undefined : [...aliases],
+    // The names always (empty when none), so a log query can tell "no finding" from "not assessed".
+    'aws.kms.change.findings': assessment === undefined ? undefined : [...assessment.findingNames],
+    'aws.kms.change.finding_evidence': findings.length === 0 ? undefined : JSON.stringify(findings.map((finding) => ({ finding: finding.name, ...finding.evidence }))),
+    'aws.kms.key_policy': assessment?.policy,
+    'aws.kms.change.expected': assessment === undefined ? undefined : assessment.expectation !== undefined,
+    'aws.kms.change.expectation': assessment?.expectation,
   };
   for (const name of Object.keys(attributes)) if (attributes[name] === undefined) delete attributes[name];
   return attributes;
@@ -72,23 +117,26 @@ export function changeAttributes(change: KmsChange): Attributes {
 
 export class ChangeLogEvents {
   private readonly logger: Logger | undefined;
+  private readonly names: ChangeNames;
 
   /** Without a logger (no log sink configured) no event is built: replay at full speed pays nothing. */
-  constructor(logger: Logger | undefined) {
+  constructor(logger: Logger | undefined, names: ChangeNames = NO_NAMES) {
     this.logger = logger;
+    this.names = names;
   }
 
-  emit(change: KmsChange, receivedAt: number): void {
+  emit(change: KmsChange, assessment: Assessment, receivedAt: number): void {
     if (this.logger === undefined) return;
-    const severity = SEVERITY[change.entry.risk];
+    // A successful change with a finding is dangerous whatever its event's risk.
+    const severity = SEVERITY[assessment.findings.length > 0 && change.outcome === 'success' ? 'high' : change.entry.risk];
     this.logger.emit({
       eventName: CHANGE_EVENT_NAME,
       timestamp: change.eventTime,
       observedTimestamp: receivedAt,
       severityNumber: severity.number,
       severityText: severity.text,
-      body: describeChange(change),
-      attributes: changeAttributes(change),
+      body: describeChange(change, assessment, this.names),
+      attributes: changeAttributes(change, assessment, this.names),
     });
   }
 }

@@ -1,6 +1,8 @@
 // Turns classified KMS changes into the change counters, and key state into the per-key pending-deletion and material-expiry gauges.
 
+import type { Assessment } from '../classify/assessment.ts';
 import type { KmsChange } from '../classify/kms-change.ts';
+import type { AccountDirectory } from '../accounts-file.ts';
 import type { KeyState } from '../state/key-state.ts';
 import type { Telemetry } from '../telemetry.ts';
 import type { CounterDelta, CounterLedger, Labels } from './counter-ledger.ts';
@@ -47,6 +49,7 @@ export class LabelValueLimiter {
 }
 
 const BASE_LABELS = ['event_name', 'category', 'risk', 'aws_account_id', 'aws_region', 'principal_type'] as const;
+const FINDING_LABELS = ['finding', 'event_name', 'outcome', 'aws_account_id', 'aws_region', 'principal_type'] as const;
 
 export class ChangeMetrics {
   private readonly options: ChangeLabelOptions;
@@ -61,9 +64,11 @@ export class ChangeMetrics {
     if (options.principal) stateMetrics.table('principal_label_values', options.valueLimit, () => this.principals.size);
     ledger.own(METRIC.changes, (labels) => this.admitRestored(labels, false));
     ledger.own(METRIC.failures, (labels) => this.admitRestored(labels, true));
+    ledger.own(METRIC.findings, (labels) => this.admitRestoredFinding(labels));
   }
 
-  record(delta: CounterDelta, change: KmsChange): void {
+  record(delta: CounterDelta, change: KmsChange, assessment: Assessment): void {
+    const expected = assessment.expectation === undefined ? 'false' : 'true';
     const labels: Record<string, string> = {
       event_name: change.entry.eventName,
       category: change.entry.category,
@@ -71,14 +76,21 @@ export class ChangeMetrics {
       aws_account_id: change.accountId,
       aws_region: change.region,
       principal_type: change.principal.type,
+      expected,
     };
-    if (this.options.keyId) labels['key_id'] = this.keyIds.admit(change.key?.id ?? change.customKeyStoreId ?? 'none');
-    if (this.options.principal) labels['principal'] = this.principals.admit(change.principal.label);
+    const optIn: Record<string, string> = {};
+    if (this.options.keyId) optIn['key_id'] = this.keyIds.admit(change.key?.id ?? change.customKeyStoreId ?? 'none');
+    if (this.options.principal) optIn['principal'] = this.principals.admit(change.principal.label);
+    Object.assign(labels, optIn);
     if (change.outcome === 'failure') {
       labels['error_code'] = change.errorCode ?? 'unknown';
       delta.add(METRIC.failures, labels, 1);
     } else {
       delta.add(METRIC.changes, labels, 1);
+    }
+    // Once per change and finding name, however many statements raised it.
+    for (const finding of assessment.findingNames) {
+      delta.add(METRIC.findings, { finding, event_name: change.entry.eventName, outcome: change.outcome, aws_account_id: change.accountId, aws_region: change.region, principal_type: change.principal.type, expected, ...optIn }, 1);
     }
   }
 
@@ -91,10 +103,32 @@ export class ChangeMetrics {
     if (!BASE_LABELS.every((name) => typeof labels[name] === 'string')) return undefined;
     const out: Record<string, string> = {};
     for (const name of BASE_LABELS) out[name] = labels[name]!;
+    // A checkpoint from before expectations existed: nothing was expected then.
+    out['expected'] = labels['expected'] === 'true' ? 'true' : 'false';
     if (this.options.keyId) out['key_id'] = this.keyIds.admit(labels['key_id'] ?? 'none');
     if (this.options.principal) out['principal'] = this.principals.admit(labels['principal'] ?? 'unknown');
     if (failure) out['error_code'] = labels['error_code'] ?? 'unknown';
     return out;
+  }
+
+  private admitRestoredFinding(labels: Labels): Labels | undefined {
+    if (!FINDING_LABELS.every((name) => typeof labels[name] === 'string')) return undefined;
+    const out: Record<string, string> = {};
+    for (const name of FINDING_LABELS) out[name] = labels[name]!;
+    out['expected'] = labels['expected'] === 'true' ? 'true' : 'false';
+    if (this.options.keyId) out['key_id'] = this.keyIds.admit(labels['key_id'] ?? 'none');
+    if (this.options.principal) out['principal'] = this.principals.admit(labels['principal'] ?? 'unknown');
+    return out;
+  }
+}
+
+/** kms_aws_account_info: one series per account of the --accounts file, set once at start. */
+export function exportAccountInfo(instruments: Instruments, directory: AccountDirectory): void {
+  for (const [id, info] of directory.accounts) {
+    const labels: Record<string, string> = { aws_account_id: id, account_name: info.name };
+    if (info.environment !== '') labels['environment'] = info.environment;
+    if (info.owner !== '') labels['owner'] = info.owner;
+    instruments.accountInfo.record(1, labels);
   }
 }
 

@@ -12,6 +12,8 @@ import type { CounterLedger } from './counter-ledger.ts';
 export const METRIC = {
   changes: 'kms_config_changes_total',
   failures: 'kms_config_change_failures_total',
+  findings: 'kms_config_change_findings_total',
+  accountInfo: 'kms_aws_account_info',
   pendingDeletion: 'kms_key_pending_deletion_timestamp_seconds',
   materialExpiry: 'kms_key_material_expiry_timestamp_seconds',
   records: 'kms_exporter_records_total',
@@ -30,11 +32,12 @@ export const METRIC = {
 } as const;
 
 /** The counters, all kept in the ledger. */
-export const LEDGER_COUNTERS = [METRIC.changes, METRIC.failures, METRIC.records, METRIC.invalidRecords, METRIC.sourceErrors, METRIC.sourceEvents, METRIC.awsRequests, METRIC.stateEvictions, METRIC.stateErrors] as const;
+export const LEDGER_COUNTERS = [METRIC.changes, METRIC.failures, METRIC.findings, METRIC.records, METRIC.invalidRecords, METRIC.sourceErrors, METRIC.sourceEvents, METRIC.awsRequests, METRIC.stateEvictions, METRIC.stateErrors] as const;
 
 const COUNTER_HELP: Readonly<Record<(typeof LEDGER_COUNTERS)[number], string>> = {
   [METRIC.changes]: 'Successful AWS KMS configuration changes seen in CloudTrail.',
   [METRIC.failures]: 'Failed attempts at AWS KMS configuration changes (CloudTrail records with an errorCode).',
+  [METRIC.findings]: 'Findings of KMS configuration changes (what a change does: a key policy opened, a grant to another account, a short deletion window...), once per change and finding, successful or failed.',
   [METRIC.records]: 'CloudTrail records read, by source and result (matched, ignored, invalid, duplicate).',
   [METRIC.invalidRecords]: 'Records that could not be decoded, by source and reason.',
   [METRIC.sourceErrors]: 'Errors of a source (AWS API errors, network failures, refused requests), by kind.',
@@ -56,6 +59,7 @@ export interface Instruments {
   readonly stateLimit: ObservableGauge;
   readonly stateUp: ObservableGauge;
   readonly buildInfo: Gauge;
+  readonly accountInfo: Gauge;
 }
 
 export function declareInstruments(meter: Meter, ledger: CounterLedger): Instruments {
@@ -90,6 +94,9 @@ export function declareInstruments(meter: Meter, ledger: CounterLedger): Instrum
     }),
     buildInfo: meter.createGauge(METRIC.buildInfo, {
       description: 'Always 1; labels carry the exporter version and the Node.js version.',
+    }),
+    accountInfo: meter.createGauge(METRIC.accountInfo, {
+      description: 'Always 1, one series per account of the --accounts file; labels carry its name, environment and owner, for joins in alerts and dashboards.',
     }),
   };
 }

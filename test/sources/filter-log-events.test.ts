@@ -19,7 +19,7 @@ const GROUP = 'aws-cloudtrail-logs-111122223333';
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-11-20T09:00:00Z');
 const PATTERN = buildFilterPattern();
-const DISABLE_KEY = 'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole"}';
+const DISABLE_KEY = 'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole",expected="false"}';
 
 interface Poll {
   readonly fake: FakeLogsApi;

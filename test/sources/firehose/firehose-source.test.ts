@@ -12,8 +12,8 @@ import type { InProcess, InProcessOptions } from '../../support/in-process-servi
 
 const KEY = 'firehose-access-key-0123456789';
 const T0 = Date.parse('2026-11-20T09:00:00Z');
-const DISABLE_KEY = 'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole"}';
-const DISABLE_KEY_DENIED = 'kms_config_change_failures_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="444455556666",aws_region="eu-west-1",principal_type="AssumedRole",error_code="AccessDenied"}';
+const DISABLE_KEY = 'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole",expected="false"}';
+const DISABLE_KEY_DENIED = 'kms_config_change_failures_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="444455556666",aws_region="eu-west-1",principal_type="AssumedRole",expected="false",error_code="AccessDenied"}';
 
 async function firehose(t: Test, raw: Record<string, unknown> = {}, options: InProcessOptions = {}): Promise<InProcess> {
   return inProcessService(t, { source: 'firehose', ...raw }, { env: { KMS_EXPORTER_FIREHOSE_ACCESS_KEY: KEY }, now: () => T0, ...options });
