@@ -49,7 +49,8 @@ export function describeChange(change: KmsChange, assessment?: Assessment, names
   const who = change.principal.arn ?? change.principal.invokedBy ?? `${change.principal.type} principal`;
   const days = change.deletion !== undefined ? String(change.deletion.pendingWindowInDays) : '?';
   const phrase = change.entry.phrase
-    .replace('{key}', keyText(change, aliasesOf(change, names)))
+    // An alias event names its alias already: the key by its id, not by the alias just changed.
+    .replace('{key}', keyText(change, change.entry.category === 'alias' ? [] : aliasesOf(change, names)))
     .replace('{store}', change.customKeyStoreId ?? 'unknown')
     .replace('{alias}', change.aliasName ?? 'unknown')
     .replace('{grantee}', change.grantee ?? 'a grantee')
