@@ -33,6 +33,7 @@ export interface Config {
   readonly staleAfter: number;
   readonly firehoseAccessKeyFile: string | undefined;
   readonly firehoseMaxBodyBytes: number;
+  readonly webConfigFile: string | undefined;
   readonly logsFile: string | undefined;
   readonly labelKeyId: boolean;
   readonly labelPrincipal: boolean;
@@ -166,6 +167,7 @@ export const SETTINGS = [
   { key: 'staleAfter', flag: '--stale-after <duration>', env: 'KMS_EXPORTER_STALE_AFTER', scope: 'serve', default: '5m', description: 'a source that has not succeeded for this long makes /-/ready answer 503', parse: duration(1000, 86_400_000) },
   { key: 'firehoseAccessKeyFile', flag: '--firehose-access-key-file <path>', env: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', scope: 'serve', description: 'file holding the Firehose access key (or set KMS_EXPORTER_FIREHOSE_ACCESS_KEY; never a flag, to keep it out of ps)', parse: z.string().min(1).optional() },
   { key: 'firehoseMaxBodyBytes', flag: '--firehose-max-body <size>', env: 'KMS_EXPORTER_FIREHOSE_MAX_BODY', scope: 'serve', default: '64MiB', description: 'largest /firehose request body, after gzip decoding; larger requests get 413', parse: byteSize },
+  { key: 'webConfigFile', flag: '--web-config-file <path>', env: 'KMS_EXPORTER_WEB_CONFIG_FILE', scope: 'serve', description: 'exporter-toolkit web configuration (YAML): TLS with certificates reloaded when they change, client certificates, response headers, basic auth users with bcrypt hashes (not asked of /firehose, which has its access key)', parse: z.string().min(1).optional() },
   { key: 'replayPaths', flag: '--replay <paths>', env: 'KMS_EXPORTER_REPLAY', scope: 'serve', default: '', description: 'comma-separated files the replay source reads at start (- for stdin)', parse: list },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
   { key: 'labelKeyId', flag: '--label-key-id [bool]', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },

@@ -14,12 +14,14 @@ import { Pipeline } from './pipeline.ts';
 import { ChangeLogEvents } from './record/change-log-events.ts';
 import { ChangeMetrics, exportKeyState } from './record/change-metrics.ts';
 import { CounterLedger } from './record/counter-ledger.ts';
+import { processMetrics } from './record/process-metrics.ts';
 import { declareInstruments } from './record/instruments.ts';
 import type { Instruments } from './record/instruments.ts';
 import { SelfMetrics } from './record/self-metrics.ts';
 import { StateMetrics } from './record/state-metrics.ts';
 import { throttledLog } from './record/throttled-log.ts';
 import { buildApp } from './serve/app.ts';
+import { loadWebConfig } from './serve/web-config.ts';
 import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
 import { PollSource } from './sources/filter-log-events.ts';
 import { FirehoseSource } from './sources/firehose/firehose-source.ts';
@@ -142,6 +144,7 @@ async function buildStore(config: Config, core: Core, parts: ReplicaParts, log: 
 
 export async function buildService(config: Config, deps: ServiceDeps): Promise<Service> {
   checkServeConfig(config);
+  const web = config.webConfigFile === undefined ? undefined : loadWebConfig(config.webConfigFile);
   const now = deps.now ?? Date.now;
   const log = deps.log;
   const core = await buildCore(config, deps);
@@ -213,14 +216,17 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
     for (const source of sources) parts[source.name] = restored ? source.status() : { ready: false, detail: 'waiting for the state to be restored' };
     return parts;
   };
+  const runtime = processMetrics();
   const app = await buildApp({
     version: VERSION,
     logger: log,
     metrics: async () => {
       if (!restored) throw new NotRestoredError(store.status().detail);
-      return commits.scrape(() => core.telemetry.exposition());
+      const ours = await commits.scrape(() => core.telemetry.exposition());
+      return `${ours}${ours.endsWith('\n') || ours === '' ? '' : '\n'}${await runtime.exposition()}`;
     },
     status,
+    web,
     plugins: sources.flatMap((source) => (source.routes === undefined ? [] : [source.routes])),
   });
 

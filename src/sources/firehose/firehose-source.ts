@@ -84,7 +84,8 @@ export class FirehoseSource implements Source {
         return answer(reply, status, requestId, error.message);
       });
 
-      scope.post('/firehose', async (request, reply) => {
+      // Firehose signs its deliveries with X-Amz-Firehose-Access-Key and cannot send basic auth: the web config's users do not apply here.
+      scope.post('/firehose', { config: { basicAuth: false } }, async (request, reply) => {
         const headerId = header(request.headers['x-amz-firehose-request-id']);
         const key = header(request.headers['x-amz-firehose-access-key']);
         if (key === undefined || key === '') {
