@@ -72,7 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // onRequest: before any body is read, so an unauthenticated client cannot make us buffer one.
     app.addHook('onRequest', async (request, reply) => {
       for (const [name, value] of headers) void reply.header(name, value);
-      if (auth === undefined || request.routeOptions.config.basicAuth === false) return;
+      if (auth === undefined || request.routeOptions.config.basicAuth === false || web?.authExcludedPaths.has(request.url.split('?')[0] ?? '')) return;
       if (await auth.check(request.headers.authorization)) return;
       return reply.code(UNAUTHORIZED.status).header('www-authenticate', UNAUTHORIZED.challenge).type('text/plain; charset=utf-8').send(UNAUTHORIZED.body);
     });

@@ -87,6 +87,7 @@ const fileSchema = z.strictObject({
       z.string().regex(BCRYPT, 'expected a bcrypt hash such as $2y$10$... (htpasswd -nBC 10 "" | tr -d \':\\n\')'),
     )
     .nullish(),
+  auth_excluded_paths: z.array(z.string().startsWith('/', 'expected a URL path starting with /')).nullish(),
 });
 
 /** Where the certificate, key and client CAs come from: a file (watched for rotation) or inline PEM. */
@@ -112,6 +113,8 @@ export interface WebConfig {
   readonly headers: Readonly<Record<string, string>>;
   /** user → bcrypt hash; empty: no basic auth. */
   readonly users: ReadonlyMap<string, string>;
+  /** URL paths served without authentication (exact match, as exporter-toolkit), e.g. the probes' /-/healthy and /-/ready. */
+  readonly authExcludedPaths: ReadonlySet<string>;
 }
 
 const fail = (path: string, where: string, reason: string): ConfigError => new ConfigError(FLAG, ENV, `${path}: ${where === '' ? '' : `${where}: `}${reason}`);
@@ -155,6 +158,7 @@ export function loadWebConfig(path: string): WebConfig {
     http2: file.http_server_config?.http2 ?? true,
     headers,
     users: new Map(Object.entries(file.basic_auth_users ?? {})),
+    authExcludedPaths: new Set(file.auth_excluded_paths ?? []),
   };
   if (tls !== undefined) {
     try {

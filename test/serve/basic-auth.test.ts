@@ -70,6 +70,15 @@ t.test('http_server_config.headers are on every answer, a 401 included', async (
   }
 });
 
+t.test('auth_excluded_paths are served without credentials, by exact path as exporter-toolkit matches them', async (t) => {
+  const dir = await tempDir(t, 'web-excluded');
+  const file = join(dir, 'web.yml');
+  writeFileSync(file, `auth_excluded_paths: [/-/healthy, /-/ready]\n${readFileSync(WEB_CONFIG, 'utf8')}`);
+  const { service: { app } } = await inProcessService(t, { source: 'firehose', webConfigFile: file }, { env: { KMS_EXPORTER_FIREHOSE_ACCESS_KEY: KEY } });
+  const status = async (url: string) => (await app.inject({ method: 'GET', url })).statusCode;
+  t.same(await Promise.all(['/-/healthy', '/-/ready?verbose', '/-/healthy/', '/metrics'].map(status)), [200, 200, 401, 401]);
+});
+
 t.test('BasicAuth: a pair is verified by bcrypt once, concurrent checks share it, an unknown user costs a bcrypt too', async (t) => {
   const users = new Map([['prometheus', '$2b$04$OoOgntYg4gifRu8jXZiBJegJpjkieLCRhBkI8wYKUHxmNq04.Rb4W']]);
   const auth = new BasicAuth(users, { cacheSize: 2 });

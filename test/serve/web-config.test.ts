@@ -54,6 +54,7 @@ t.test('everything.ok.yml: every key, relative paths against the file\'s directo
   t.equal(config.http2, false);
   t.same(config.headers, { 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'deny', 'Strict-Transport-Security': 'max-age=31536000' });
   t.same([...config.users.keys()], ['prometheus']);
+  t.same([...config.authExcludedPaths], ['/-/healthy', '/-/ready']);
   t.ok(Object.isFrozen(config));
 });
 
