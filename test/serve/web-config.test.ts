@@ -1,8 +1,9 @@
 // The web config file validated at start: each bad fixture with the exact one-line message, the good ones with what they mean, and the cipher and path conventions of exporter-toolkit.
 import t from 'tap';
 import type { Test } from 'tap';
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { ConfigError } from '../../src/errors.ts';
 import { loadWebConfig } from '../../src/serve/web-config.ts';
 import { tempDir } from '../support/prometheus-stack.ts';
@@ -79,4 +80,17 @@ t.test('RequireClientCert is the old name of RequireAnyClientCert; absolute path
 
 t.test('a missing file names itself', async (t) => {
   t.throws(() => loadWebConfig('/nonexistent/web.yml'), { message: 'invalid --web-config-file (KMS_EXPORTER_WEB_CONFIG_FILE): /nonexistent/web.yml: cannot read the file: ENOENT' });
+});
+
+t.test('examples/web-config.yml is valid once its certificates exist beside it, and its hash is of "change-me"', async (t) => {
+  const dir = await tempDir(t, 'web-example');
+  mkdirSync(join(dir, 'tls'));
+  const certificates = makeCertificates(join(dir, 'tls'));
+  const server = certificates.issue('server', '127.0.0.1', { serverFor: '127.0.0.1' });
+  renameSync(server.certFile, join(dir, 'tls/tls.crt'));
+  renameSync(server.keyFile, join(dir, 'tls/tls.key'));
+  copyFileSync(join(import.meta.dirname, '../../examples/web-config.yml'), join(dir, 'web-config.yml'));
+  const config = loadWebConfig(join(dir, 'web-config.yml'));
+  t.same(config.tls?.cert, { file: join(dir, 'tls/tls.crt') });
+  t.ok(await bcrypt.compare('change-me', config.users.get('prometheus') ?? ''));
 });
