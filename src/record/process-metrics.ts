@@ -2,6 +2,16 @@
 
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The families the health dashboard charts, by prom-client's names. */
+export const PROCESS_METRIC = {
+  cpu: 'process_cpu_seconds_total',
+  residentMemory: 'process_resident_memory_bytes',
+  eventLoopLagP50: 'nodejs_eventloop_lag_p50_seconds',
+  eventLoopLagP99: 'nodejs_eventloop_lag_p99_seconds',
+  heapUsed: 'nodejs_heap_size_used_bytes',
+  heapTotal: 'nodejs_heap_size_total_bytes',
+} as const;
+
 const LINT_FAILING = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
 
 export interface ProcessMetrics {
