@@ -173,3 +173,34 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Whether a web configuration (TLS, basic auth) is given, inline or as an existing Secret. */}}
+{{- define "kms-change-exporter.webConfig" -}}
+{{- if or .Values.webConfig.config .Values.webConfig.existingSecret }}true{{ end -}}
+{{- end -}}
+
+{{- define "kms-change-exporter.webConfigSecretName" -}}
+{{- default (printf "%s-web-config" (include "kms-change-exporter.fullname" .)) .Values.webConfig.existingSecret -}}
+{{- end -}}
+
+{{/* http or https: webConfig.scheme, else https when the inline config has tls_server_config. */}}
+{{- define "kms-change-exporter.scheme" -}}
+{{- if .Values.webConfig.scheme -}}
+{{ .Values.webConfig.scheme }}
+{{- else if and .Values.webConfig.config (not .Values.webConfig.existingSecret) .Values.webConfig.config.tls_server_config -}}
+https
+{{- else -}}
+http
+{{- end -}}
+{{- end -}}
+
+{{/* Basic auth on every path would make the kubelet's probes fail: refuse it at install. */}}
+{{- define "kms-change-exporter.checkWebConfig" -}}
+{{- $config := .Values.webConfig.config -}}
+{{- if and $config (not .Values.webConfig.existingSecret) $config.basic_auth_users -}}
+{{- $excluded := $config.auth_excluded_paths | default list -}}
+{{- if not (and (has "/-/healthy" $excluded) (has "/-/ready" $excluded)) -}}
+{{- fail "webConfig.config has basic_auth_users: list /-/healthy and /-/ready in auth_excluded_paths, or the kubelet's probes get 401" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
