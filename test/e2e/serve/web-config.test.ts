@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { join } from 'node:path';
@@ -57,6 +58,22 @@ function plainGet(address: string, path: string): Promise<number> {
   });
 }
 
+/** One HTTP/2 GET: the ALPN protocol negotiated and the status. */
+function getHttp2(address: string, path: string, ca: string, authorization: string): Promise<{ protocol: string | undefined; status: number }> {
+  return new Promise((resolve, reject) => {
+    const session = http2Connect(`https://${address}`, { ca });
+    session.on('error', reject);
+    const stream = session.request({ ':path': path, authorization });
+    stream.on('response', (headers) => {
+      const result = { protocol: session.alpnProtocol, status: Number(headers[':status']) };
+      stream.resume();
+      stream.on('end', () => session.close(() => resolve(result)));
+    });
+    stream.on('error', reject);
+    stream.end();
+  });
+}
+
 const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
 
 /** `serve` replaying the example trail with the web config; resolves with host:port once it listens over HTTPS. */
@@ -102,6 +119,7 @@ t.test('Prometheus scrapes over TLS with basic auth; wrong credentials get 401, 
     t.same({ status: denied.status, challenge: denied.headers['www-authenticate'], body: denied.body }, { status: 401, challenge: 'Basic', body: 'Unauthorized\n' }, `401 for ${authorization ?? 'no credentials'}`);
   }
   await t.rejects(plainGet(address, '/metrics'), 'plain HTTP gets no answer');
+  t.same(await getHttp2(address, '/-/healthy', ca, basic('prometheus', PASSWORD)), { protocol: 'h2', status: 200 }, 'HTTP/2 is offered (http2 defaults to true), HTTP/1.1 served too');
 
   // Rotation: the files are replaced in place (a renewed Secret, cert-manager); no restart.
   const rotated = certificates.issue('server', '127.0.0.1', { serverFor: '127.0.0.1' });
@@ -131,6 +149,24 @@ t.test('client_auth_type RequireAndVerifyClientCert refuses a client without a c
   const prometheus = await startPrometheus(t, { targets: [address], scrape: { scheme: 'https', tls_config: { ca_file: certificates.caFile, cert_file: client.certFile, key_file: client.keyFile } } });
   await prometheus.waitForScrape([address]);
   t.pass('Prometheus with the client certificate scrapes: up=1');
+});
+
+t.test('RequireAnyClientCert wants some certificate; VerifyClientCertIfGiven verifies one only when it is sent', async (t) => {
+  const { dir, certificates } = await deploy(t);
+  const client = certificates.issue('client', 'prometheus');
+  const stranger = makeCertificates(await tempDir(t, 'other-ca')).issue('client', 'stranger');
+  const ca = certificates.ca;
+  const status = async (address: string, cert?: { cert: string; key: string }): Promise<number | string> =>
+    get(address, '/-/healthy', { ca, ...cert }).then((answer) => answer.status, () => 'refused');
+  const policy = async (name: string): Promise<string> => {
+    const file = join(dir, `${name}.yml`);
+    writeFileSync(file, `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: ${name}\n  client_ca_file: ca.crt\n`);
+    return (await startServe(t, file)).address;
+  };
+  const any = await policy('RequireAnyClientCert');
+  t.same([await status(any), await status(any, stranger), await status(any, client)], ['refused', 200, 200], 'RequireAnyClientCert: none refused, any accepted');
+  const ifGiven = await policy('VerifyClientCertIfGiven');
+  t.same([await status(ifGiven), await status(ifGiven, stranger), await status(ifGiven, client)], [200, 'refused', 200], 'VerifyClientCertIfGiven: none accepted, an untrusted one refused');
 });
 
 t.test('a bad web config stops the start: exit 2, one line naming the file and the key', async (t) => {
