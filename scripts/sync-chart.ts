@@ -1,8 +1,9 @@
-// Generates the chart's PrometheusRule from alerts/ rules and copies dashboards/*.json and the package version into the Helm chart; --check reports drift instead (exit 1).
+// Generates the chart's PrometheusRule from alerts/ rules, copies dashboards/*.json and the package version into the Helm chart, and wraps the Alertmanager example as kube-prometheus-stack values; --check reports drift instead (exit 1).
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kubePrometheusStackValues } from './kube-prometheus-stack-values.ts';
 import { prometheusRuleTemplate } from './prometheus-rule-template.ts';
 
 const CHART = 'helm/kms-change-exporter';
@@ -13,6 +14,9 @@ const OLD_RULES_COPY = `${CHART}/files/rules/kms-change-exporter.rules.yml`;
 const DASHBOARDS_SOURCE = 'dashboards';
 const DASHBOARDS_COPY = `${CHART}/files/dashboards`;
 const CHART_YAML = `${CHART}/Chart.yaml`;
+const ALERTMANAGER_SOURCE = 'alerts/alertmanager.yml';
+const ALERTMANAGER_TEMPLATES = 'alerts/templates';
+const STACK_VALUES = 'alerts/kube-prometheus-stack/values.yaml';
 const APP_VERSION_LINE = /^appVersion:.*$/m;
 
 /** One difference between a source of truth and its copy in the chart. */
@@ -70,6 +74,14 @@ export function syncChart(root: string, check: boolean): SyncResult {
   const stale = jsonFiles(at(DASHBOARDS_COPY)).filter((name) => !dashboards.includes(name));
   for (const name of stale) drift.push({ path: `${DASHBOARDS_COPY}/${name}`, problem: 'stale' });
 
+  const templates = new Map(
+    readdirSync(at(ALERTMANAGER_TEMPLATES))
+      .filter((name) => name.endsWith('.tmpl'))
+      .map((name) => [name, readFileSync(at(`${ALERTMANAGER_TEMPLATES}/${name}`), 'utf8')] as const),
+  );
+  const stackValues = Buffer.from(kubePrometheusStackValues(readFileSync(at(ALERTMANAGER_SOURCE), 'utf8'), templates));
+  compare(STACK_VALUES, stackValues);
+
   const version = (JSON.parse(readFileSync(at('package.json'), 'utf8')) as { version: string }).version;
   const chartYaml = readFileSync(at(CHART_YAML), 'utf8');
   const wantedChartYaml = chartWithAppVersion(chartYaml, version);
@@ -79,6 +91,8 @@ export function syncChart(root: string, check: boolean): SyncResult {
 
   mkdirSync(at(DASHBOARDS_COPY), { recursive: true });
   writeFileSync(at(RULES_TEMPLATE), ruleTemplate);
+  mkdirSync(at('alerts/kube-prometheus-stack'), { recursive: true });
+  writeFileSync(at(STACK_VALUES), stackValues);
   if (oldCopy) rmSync(at(`${CHART}/files/rules`), { recursive: true, force: true });
   for (const name of dashboards) copyFileSync(at(`${DASHBOARDS_SOURCE}/${name}`), at(`${DASHBOARDS_COPY}/${name}`));
   for (const name of stale) rmSync(at(`${DASHBOARDS_COPY}/${name}`));
@@ -125,7 +139,7 @@ function main(argv: readonly string[]): number {
     return 1;
   }
   if (written) for (const item of drift) process.stdout.write(`sync-chart: ${item.problem === 'stale' ? 'removed' : 'wrote'} ${item.path}\n`);
-  else process.stdout.write('sync-chart: the chart matches alerts/, dashboards/ and package.json\n');
+  else process.stdout.write('sync-chart: the chart and alerts/kube-prometheus-stack match alerts/, dashboards/ and package.json\n');
   return 0;
 }
 

@@ -18,7 +18,7 @@ function runScript(args: readonly string[]): { status: number | null; stdout: st
 /** A copy of the parts of the repository the script reads, to change freely. */
 function scratchRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'kce-sync-'));
-  for (const path of ['package.json', 'alerts/kms-change-exporter.rules.yml', CHART]) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  for (const path of ['package.json', 'alerts/kms-change-exporter.rules.yml', 'alerts/alertmanager.yml', 'alerts/templates', 'alerts/kube-prometheus-stack', CHART]) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
   // Start from no dashboards at all, whatever the repository holds today.
   rmSync(join(dir, CHART, 'files/dashboards'), { recursive: true, force: true });
   mkdirSync(join(dir, 'dashboards'), { recursive: true });
@@ -78,6 +78,16 @@ t.test('drift is reported, then repaired', async (tt) => {
   tt.equal(broken.status, 1, 'and --check exits 1');
   tt.match(broken.stderr, /^sync-chart: alerts\/kms-change-exporter\.rules\.yml: expected 1 match\(es\) of .* for rules\.thresholds\.failureBurst, found 0; update scripts\/prometheus-rule-template\.ts with the rules\n$/, 'with one line, no stack');
   writeFileSync(rulesPath, rules);
+  syncChart(dir, false);
+
+  const amPath = join(dir, 'alerts/alertmanager.yml');
+  writeFileSync(amPath, readFileSync(amPath, 'utf8').replace('repeat_interval: 4h', 'repeat_interval: 2h'));
+  tt.same(syncChart(dir, true).drift, [{ path: 'alerts/kube-prometheus-stack/values.yaml', problem: 'differs' }], 'an edited alertmanager.yml is caught');
+  syncChart(dir, false);
+  tt.match(readFileSync(join(dir, 'alerts/kube-prometheus-stack/values.yaml'), 'utf8'), /^ {6}repeat_interval: 2h$/m, 'sync regenerates the kube-prometheus-stack values');
+  const tmplPath = join(dir, 'alerts/templates/kms.tmpl');
+  writeFileSync(tmplPath, `${readFileSync(tmplPath, 'utf8')}{{ define "kms.extra" }}x{{ end }}\n`);
+  tt.same(syncChart(dir, true).drift, [{ path: 'alerts/kube-prometheus-stack/values.yaml', problem: 'differs' }], 'an edited template is caught');
   syncChart(dir, false);
 
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
