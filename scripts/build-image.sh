@@ -85,11 +85,23 @@ else
   log "base $BASE built in $(($(date +%s) - start)) s"
 fi
 
+# The RUN steps' npm trusts what the host trusts: a network that re-signs TLS (a proxy with
+# its own CA, as on this machine) is trusted through the host's CA bundle, bind-mounted for
+# the build only and never part of a layer.
+readonly CA_BUNDLE=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+trust=()
+if [[ -f "$CA_BUNDLE" ]]; then
+  [[ -n "$WORK_DIR" ]] || WORK_DIR=$(mktemp -d)
+  printf 'cafile=/run/kce-build/ca-certificates.crt\nupdate-notifier=false\n' >"$WORK_DIR/npmrc"
+  trust=(--volume "$CA_BUNDLE:/run/kce-build/ca-certificates.crt:ro" --volume "$WORK_DIR/npmrc:/usr/local/etc/npmrc:ro")
+fi
+
 log "buildah bud -t $TAG (NODE_IMAGE=$BASE)"
 bud_start=$(date +%s)
-# Host network: the build's npm ci reaches the npm registry as the host does. chroot
+# Docker format keeps the HEALTHCHECK (OCI images have none). Host network: the build's npm ci
+# reaches the npm registry as the host does. chroot
 # isolation needs no OCI runtime and no cgroup controllers, which containers such as this
 # machine do not delegate (crun: "cgroups in hybrid mode not supported").
-buildah bud --quiet --pull-never --network host --isolation "$ISOLATION" --layers \
+buildah bud --quiet --pull-never --format docker --network host --isolation "$ISOLATION" --layers "${trust[@]}" \
   --build-arg "NODE_IMAGE=$BASE" -t "$TAG" -f "$REPO_ROOT/Dockerfile" "$REPO_ROOT" >/dev/null
 log "image $TAG built in $(($(date +%s) - bud_start)) s ($(($(date +%s) - start)) s in all)"

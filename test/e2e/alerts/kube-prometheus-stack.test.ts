@@ -130,7 +130,7 @@ t.test('alertmanagerconfig.yaml is a valid AlertmanagerConfig (the CRD model)', 
   tt.doesNotThrow(() => new AlertmanagerConfig(custom as never).validate(), 'validates against monitoring.coreos.com/v1alpha1 AlertmanagerConfig');
   // Guards the guard: the model rejects a matcher type Alertmanager does not have. (The CRD
   // leaves child routes untyped, so they are checked by amtool below instead.)
-  const broken = structuredClone(custom) as { spec: { inhibitRules: { sourceMatch: { matchType: string }[] }[] } };
+  const broken = structuredClone(custom) as unknown as { spec: { inhibitRules: { sourceMatch: { matchType: string }[] }[] } };
   const first = broken.spec.inhibitRules[0]?.sourceMatch[0];
   if (first !== undefined) first.matchType = '==';
   tt.throws(() => new AlertmanagerConfig(broken as never).validate(), /matchType must be equal to one of the allowed values/, 'and the model rejects matchType ==');
