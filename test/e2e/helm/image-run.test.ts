@@ -49,8 +49,12 @@ t.test('the image builds from the Dockerfile and runs the exporter', { skip: rea
   tt.comment(`build: ${Math.round((Date.now() - started) / 1000)} s (${build.stderr.trim().split('\n').at(-1) ?? ''})`);
   if (build.status !== 0) return;
 
-  const inspect = run('buildah', ['inspect', '--type', 'image', '--format', '{{json .OCIv1.Config}}', TAG]);
-  const config = JSON.parse(inspect.stdout) as { User?: string; Entrypoint?: string[]; Cmd?: string[]; ExposedPorts?: Record<string, unknown>; WorkingDir?: string };
+  const inspect = JSON.parse(run('buildah', ['inspect', '--type', 'image', TAG]).stdout) as {
+    OCIv1: { config: { User?: string; Entrypoint?: string[]; Cmd?: string[]; ExposedPorts?: Record<string, unknown> } };
+    Docker: { config: { Healthcheck?: { Test?: string[] } } };
+  };
+  const config = inspect.OCIv1.config;
+  tt.match(inspect.Docker.config.Healthcheck?.Test, ['CMD', 'node', '-e', /\/-\/healthy/], 'the HEALTHCHECK is in the image');
   tt.equal(config.User, '1000:1000', 'runs as uid 1000');
   tt.same(config.Entrypoint, ['node', 'dist/src/main.js'], 'entrypoint');
   tt.same(config.Cmd, ['serve'], 'command');
