@@ -120,6 +120,9 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 {{- define "kms-change-exporter.validate" -}}
 {{- $single := include "kms-change-exporter.singleReplica" . -}}
 {{- $shared := include "kms-change-exporter.sharedState" . -}}
+{{- if and .Values.prometheusRule.enabled .Values.rules.protectedKeys (not .Values.config.labelKeyId) -}}
+{{- fail "rules.protectedKeys needs config.labelKeyId: true: the protected-key rule matches the key_id label, which the exporter adds only then (without it KmsProtectedKeyChanged would never fire)" -}}
+{{- end -}}
 {{- if and $single (not .Values.logGroups) -}}
 {{- fail (printf "source %s needs logGroups: the CloudTrail log group names or ARNs to read, e.g. --set logGroups={my-trail-log-group} (without them the exporter cannot start)" .Values.source) -}}
 {{- end -}}

@@ -60,7 +60,7 @@ const ruleNamed = (groups: readonly Group[], name: string): Rule | undefined => 
 
 t.test('with the file\'s two placeholders as values, the rendered groups are exactly the rules file\'s', async (tt) => {
   if (!helmInstalled()) return void tt.fail(HELM_MISSING);
-  const groups = renderGroups(tt, [`rules.protectedKeys={${EXAMPLE_KEY}}`, `rules.runbookBaseUrl=${FILE_RUNBOOK}`]);
+  const groups = renderGroups(tt, ['config.labelKeyId=true', `rules.protectedKeys={${EXAMPLE_KEY}}`, `rules.runbookBaseUrl=${FILE_RUNBOOK}`]);
   tt.same(groups, fileGroups, `the PrometheusRule's groups equal ${RULES}`);
   checkRules(tt, groups);
 });
@@ -68,6 +68,7 @@ t.test('with the file\'s two placeholders as values, the rendered groups are exa
 t.test('protected keys, thresholds and the runbook URL render into the expressions and annotations', async (tt) => {
   if (!helmInstalled()) return void tt.fail(HELM_MISSING);
   const groups = renderGroups(tt, [
+    'config.labelKeyId=true',
     'rules.protectedKeys={1111aaaa-11aa-11aa-11aa-111111111111,mrk-0123456789abcdef0123456789abcdef}',
     'rules.runbookBaseUrl=https://wiki.example.com/security/kms-runbook',
     'rules.thresholds.changeWindowMinutes=30',
@@ -156,6 +157,10 @@ t.test('required values fail at install, naming the value', async (tt) => {
     [['source=poll'], 'source poll needs logGroups: the CloudTrail log group names or ARNs to read, e.g. --set logGroups={my-trail-log-group} (without them the exporter cannot start)'],
     [['source=live-tail'], 'source live-tail needs logGroups: the CloudTrail log group names or ARNs to read, e.g. --set logGroups={my-trail-log-group} (without them the exporter cannot start)'],
     [['source=firehose'], 'source firehose needs the Firehose access key: set firehose.accessKey.existingSecret (recommended) or firehose.accessKey.value'],
+    [
+      ['prometheusRule.enabled=true', `rules.runbookBaseUrl=${FILE_RUNBOOK}`, `rules.protectedKeys={${EXAMPLE_KEY}}`],
+      'rules.protectedKeys needs config.labelKeyId: true: the protected-key rule matches the key_id label, which the exporter adds only then (without it KmsProtectedKeyChanged would never fire)',
+    ],
   ];
   for (const [sets, message] of cases) {
     const logGroups = sets.includes('prometheusRule.enabled=true') ? ['--set', 'logGroups={trail}'] : [];
