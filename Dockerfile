@@ -4,8 +4,10 @@
 #   docker build -t kms-change-exporter .
 #   docker run --rm -p 9842:9842 -e AWS_REGION=eu-west-1 -e KMS_EXPORTER_LOG_GROUPS=my-trail kms-change-exporter
 #
-# Not built in this repository's CI (its machines have no container engine); the Helm
-# chart in helm/ runs this image.
+# Without a registry (this repository's CI reaches only Debian and npm), scripts/build-image.sh
+# builds it with buildah on a base made from Debian packages and npm's Node, passed as
+# NODE_IMAGE; test/e2e/helm/image-run.test.ts builds and runs it. The Helm chart in helm/
+# runs this image.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 

@@ -120,6 +120,12 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 {{- define "kms-change-exporter.validate" -}}
 {{- $single := include "kms-change-exporter.singleReplica" . -}}
 {{- $shared := include "kms-change-exporter.sharedState" . -}}
+{{- if and .Values.prometheusRule.enabled .Values.rules.protectedKeys (not .Values.config.labelKeyId) -}}
+{{- fail "rules.protectedKeys needs config.labelKeyId: true: the protected-key rule matches the key_id label, which the exporter adds only then (without it KmsProtectedKeyChanged would never fire)" -}}
+{{- end -}}
+{{- if and $single (not .Values.logGroups) -}}
+{{- fail (printf "source %s needs logGroups: the CloudTrail log group names or ARNs to read, e.g. --set logGroups={my-trail-log-group} (without them the exporter cannot start)" .Values.source) -}}
+{{- end -}}
 {{- if and (eq .Values.source "firehose") (not .Values.firehose.accessKey.existingSecret) (not .Values.firehose.accessKey.value) -}}
 {{- fail "source firehose needs the Firehose access key: set firehose.accessKey.existingSecret (recommended) or firehose.accessKey.value" -}}
 {{- end -}}
@@ -202,5 +208,29 @@ http
 {{- if not (and (has "/-/healthy" $excluded) (has "/-/ready" $excluded)) -}}
 {{- fail "webConfig.config has basic_auth_users: list /-/healthy and /-/ready in auth_excluded_paths, or the kubelet's probes get 401" -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Words and durations for the generated PrometheusRule (templates/prometheusrule.yaml), from whole minutes or days. */}}
+{{- define "kms-change-exporter.rules.minutes" -}}
+{{- $n := int . -}}{{ $n }} minute{{ if ne $n 1 }}s{{ end }}
+{{- end -}}
+
+{{- define "kms-change-exporter.rules.days" -}}
+{{- $n := int . -}}{{ $n }} day{{ if ne $n 1 }}s{{ end }}
+{{- end -}}
+
+{{/* A Prometheus duration: whole hours as Nh (the rules file's 1h), anything else as Nm. */}}
+{{- define "kms-change-exporter.rules.promMinutes" -}}
+{{- $n := int . -}}
+{{- if eq (mod $n 60) 0 -}}{{ div $n 60 }}h{{- else -}}{{ $n }}m{{- end -}}
+{{- end -}}
+
+{{/* "an hour", "2 hours", "90 minutes": how long a source has been silent. */}}
+{{- define "kms-change-exporter.rules.silence" -}}
+{{- $n := int . -}}
+{{- if eq $n 60 -}}an hour
+{{- else if eq (mod $n 60) 0 -}}{{ div $n 60 }} hours
+{{- else -}}{{ include "kms-change-exporter.rules.minutes" $n }}
 {{- end -}}
 {{- end -}}

@@ -1,4 +1,4 @@
-// The Dockerfile the chart's image is built from, read statically (no container engine here) and its healthcheck run for real.
+// The Dockerfile the chart's image is built from, read statically and its healthcheck run for real (image-run.test.ts builds and runs the image itself).
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
