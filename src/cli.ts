@@ -1,12 +1,12 @@
 // The command line: serve, replay, filter-pattern and iam-policy, each setting a flag and an environment variable.
 
 import { closeSync, openSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import { buildIamPolicy } from './catalog/iam-policy.ts';
 import type { Config } from './config.ts';
-import { loadConfig, settingOptions } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { loadConfig, settingOptions, switchesFromEnv } from './config.ts';
+import { ConfigError, ListenError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { buildService, runReplay } from './service.ts';
 import { operatorLog } from './telemetry.ts';
@@ -40,7 +40,15 @@ async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   };
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
-  await service.start();
+  try {
+    await service.start();
+  } catch (error) {
+    if (!(error instanceof ListenError)) throw error;
+    process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
+    await service.stop();
+    closeLogsFile(logsFd);
+    process.exit(error.exitCode);
+  }
   try {
     await service.restored;
   } catch (error) {
@@ -65,19 +73,23 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
     .name(SERVICE_NAME)
     .description('Counts AWS KMS configuration changes in a CloudTrail log group as Prometheus metrics and OpenTelemetry log events.')
     .version(VERSION)
-    .showHelpAfterError()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    // A usage error is one line and exit 2, like a bad setting; the subcommands inherit both.
+    .exitOverride()
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => write(`${SERVICE_NAME}: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see ${SERVICE_NAME} --help)\n`),
+    });
 
   const serveCommand = program.command('serve').description('run the service: the configured sources plus the HTTP server (/metrics, /-/healthy, /-/ready)');
   for (const option of settingOptions('serve')) serveCommand.addOption(option);
-  serveCommand.action(async (options: Record<string, unknown>) => serve(loadConfig(options), env));
+  serveCommand.action(async (options: Record<string, unknown>) => serve(loadConfig(switchesFromEnv(options, env)), env));
 
   const replayCommand = program
     .command('replay')
     .description('run files (JSON Lines, CloudTrail S3 log files, CloudWatch Logs subscription payloads; plain or gzip) through the pipeline and print the metrics')
     .argument('<paths...>', 'files to read, or - for stdin');
   for (const option of settingOptions('replay')) replayCommand.addOption(option);
-  replayCommand.action(async (paths: string[], options: Record<string, unknown>) => setExitCode(await replay(paths, loadConfig(options, { sources: ['replay'] }), env)));
+  replayCommand.action(async (paths: string[], options: Record<string, unknown>) => setExitCode(await replay(paths, loadConfig(switchesFromEnv(options, env), { sources: ['replay'] }), env)));
 
   program
     .command('filter-pattern')
@@ -108,6 +120,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; anything else commander refuses (unknown flag or command, missing argument) is a usage error.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (error instanceof ConfigError) {
       process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
       process.exitCode = error.exitCode;

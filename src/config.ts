@@ -70,6 +70,7 @@ interface Setting<K extends keyof Config> {
   readonly scope: Scope;
   /** The text default, shown in --help and parsed like user input. */
   readonly default?: string;
+  /** A plain switch (`--label-key-id`, never taking the next argument); its variable takes true or false. */
   readonly boolean?: boolean;
   readonly parse: z.ZodType<Config[K]>;
 }
@@ -103,6 +104,19 @@ const bool = z.string().transform((text, ctx) => {
   ctx.addIssue({ code: 'custom', message: `expected true or false, got ${JSON.stringify(text)}` });
   return z.NEVER;
 });
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** One of a closed list, with the bad value and the allowed ones in the message. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.string().transform((text, ctx): T[number] => {
+    const value = text.trim();
+    if (!(values as readonly string[]).includes(value)) {
+      ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return value as T[number];
+  });
 
 const list = z.string().transform((text) =>
   text
@@ -168,24 +182,37 @@ export const SETTINGS = [
   { key: 'firehoseMaxBodyBytes', flag: '--firehose-max-body <size>', env: 'KMS_EXPORTER_FIREHOSE_MAX_BODY', scope: 'serve', default: '64MiB', description: 'largest /firehose request body, after gzip decoding; larger requests get 413', parse: byteSize },
   { key: 'replayPaths', flag: '--replay <paths>', env: 'KMS_EXPORTER_REPLAY', scope: 'serve', default: '', description: 'comma-separated files the replay source reads at start (- for stdin)', parse: list },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
-  { key: 'labelKeyId', flag: '--label-key-id [bool]', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
-  { key: 'labelPrincipal', flag: '--label-principal [bool]', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },
+  { key: 'labelKeyId', flag: '--label-key-id', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
+  { key: 'labelPrincipal', flag: '--label-principal', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },
   { key: 'labelValueLimit', flag: '--label-value-limit <n>', env: 'KMS_EXPORTER_LABEL_VALUE_LIMIT', scope: 'pipeline', default: '500', description: 'distinct key_id / principal values before new ones are counted as __overflow__', parse: positiveInt(100_000) },
   { key: 'seriesLimit', flag: '--series-limit <n>', env: 'KMS_EXPORTER_SERIES_LIMIT', scope: 'pipeline', default: '5000', description: 'most series per metric between two scrapes; beyond it they fold into otel_metric_overflow="true"', parse: positiveInt(1_000_000) },
   { key: 'dedupeCapacity', flag: '--dedupe-capacity <n>', env: 'KMS_EXPORTER_DEDUPE_CAPACITY', scope: 'pipeline', default: '100000', description: 'CloudTrail eventIDs (and push request ids) remembered to drop duplicate deliveries; the oldest are forgotten first', parse: positiveInt(10_000_000) },
   { key: 'keyStateLimit', flag: '--key-state-limit <n>', env: 'KMS_EXPORTER_KEY_STATE_LIMIT', scope: 'pipeline', default: '5000', description: 'keys whose state is kept (pending deletions, last lifecycle event); when full the deletion furthest away is dropped, and counted', parse: positiveInt(1_000_000) },
   { key: 'maxRecordBytes', flag: '--max-record-bytes <size>', env: 'KMS_EXPORTER_MAX_RECORD_BYTES', scope: 'pipeline', default: '1MiB', description: 'a record larger than this is invalid (CloudWatch Logs caps events at 256 KB)', parse: byteSize },
-  { key: 'logLevel', flag: '--log-level <level>', env: 'KMS_EXPORTER_LOG_LEVEL', scope: 'pipeline', default: 'info', description: 'operator log level: fatal, error, warn, info, debug, trace, silent', parse: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'KMS_EXPORTER_LOG_LEVEL', scope: 'pipeline', default: 'info', description: `operator log level: ${LOG_LEVELS.join(', ')}`, parse: oneOf(LOG_LEVELS) },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /** The commander options of the settings a command takes; values stay strings until {@link loadConfig}. */
 export function settingOptions(command: 'serve' | 'replay'): Option[] {
   return SETTINGS.filter((setting) => command === 'serve' || setting.scope === 'pipeline').map((setting) => {
+    // Commander would set a switch to true whenever its variable is set, even to "false": read by switchesFromEnv instead.
+    if ('boolean' in setting) return new Option(setting.flag, `${setting.description} (env: ${setting.env}=true|false)`);
     const option = new Option(setting.flag, setting.description).env(setting.env);
     if ('default' in setting && setting.default !== '') option.default(setting.default);
-    if ('boolean' in setting) option.preset('true');
     return option;
   });
+}
+
+/** The switches not given on the command line, from their variables (true/false, 1/0, yes/no, on/off). */
+export function switchesFromEnv(raw: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const values: Record<string, unknown> = { ...raw };
+  for (const setting of SETTINGS) {
+    if (!('boolean' in setting)) continue;
+    const name = camel(setting.flag);
+    const fromEnv = env[setting.env];
+    if (values[name] === undefined && fromEnv !== undefined) values[name] = fromEnv;
+  }
+  return values;
 }
 
 function camel(flag: string): string {

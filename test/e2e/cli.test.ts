@@ -2,6 +2,8 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,4 +221,39 @@ t.test('serve: replays the example, answers /metrics, /-/ready, /-/healthy and /
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   t.equal(await exit, 0);
+});
+
+t.test('switches never take the next argument; their variables take true or false', async (t) => {
+  const fixture = join(ROOT, 'test/fixtures/cloudtrail/ScheduleKeyDeletion.json');
+  const labelled = run(['replay', '--label-key-id', fixture]);
+  t.equal(labelled.status, 0, labelled.stderr);
+  t.match(labelled.stdout, /^kms_config_changes_total\{[^}]*key_id="[0-9a-f-]+"[^}]*\} 1$/m);
+  const off = run(['replay', fixture], { env: { KMS_EXPORTER_LABEL_KEY_ID: 'false' } });
+  t.equal(off.status, 0);
+  t.notMatch(off.stdout, /^kms_config_changes_total\{[^}]*key_id=/m, 'KMS_EXPORTER_LABEL_KEY_ID=false leaves the label off');
+  t.match(run(['replay', fixture], { env: { KMS_EXPORTER_LABEL_PRINCIPAL: 'true' } }).stdout, /principal="arn:aws:iam::111122223333:user\/Alice"/);
+  t.same(run(['replay', fixture], { env: { KMS_EXPORTER_LABEL_KEY_ID: 'maybe' } }), { status: 2, stdout: '', stderr: 'kms-change-exporter: invalid --label-key-id (KMS_EXPORTER_LABEL_KEY_ID): expected true or false, got "maybe"\n' });
+});
+
+t.test('usage errors: exit 2 and one line, never the whole help', async (t) => {
+  t.same(run(['replay', '--zzz', TRAIL]), { status: 2, stdout: '', stderr: "kms-change-exporter: unknown option '--zzz' (see kms-change-exporter --help)\n" });
+  t.same(run(['replay', '--lgos', 'x', TRAIL]), { status: 2, stdout: '', stderr: "kms-change-exporter: unknown option '--lgos' (Did you mean --logs?) (see kms-change-exporter --help)\n" });
+  t.same(run(['replay']), { status: 2, stdout: '', stderr: "kms-change-exporter: missing required argument 'paths' (see kms-change-exporter --help)\n" });
+  t.same(run(['serve', '--listen-address']), { status: 2, stdout: '', stderr: "kms-change-exporter: option '--listen-address <host:port>' argument missing (see kms-change-exporter --help)\n" });
+  t.same(run(['deploy']), { status: 2, stdout: '', stderr: "kms-change-exporter: unknown command 'deploy' (Did you mean replay?) (see kms-change-exporter --help)\n" });
+  t.same(run(['replay', TRAIL, '--log-level', 'loud']), { status: 2, stdout: '', stderr: 'kms-change-exporter: invalid --log-level (KMS_EXPORTER_LOG_LEVEL): expected one of fatal, error, warn, info, debug, trace, silent, got "loud"\n' });
+  t.equal(run(['serve', '--help']).status, 0, '--help still exits 0');
+});
+
+t.test('serve cannot bind: one line naming the address and why, no stack', async (t) => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => holder.close());
+  const { port } = holder.address() as AddressInfo;
+  const serve = (address: string) => run(['serve', '--source', 'replay', '--replay', TRAIL, '--listen-address', address]);
+  t.same(serve(`127.0.0.1:${port}`), { status: 1, stdout: '', stderr: `kms-change-exporter: cannot listen on 127.0.0.1:${port}: address already in use\n` });
+  // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never an address of this host.
+  t.same(serve('192.0.2.1:9842'), { status: 2, stdout: '', stderr: 'kms-change-exporter: cannot listen on 192.0.2.1:9842: address not available on this host\n' });
+  // .invalid never resolves (RFC 2606).
+  t.same(serve('exporter.invalid:9842'), { status: 2, stdout: '', stderr: 'kms-change-exporter: cannot listen on exporter.invalid:9842: host name does not resolve\n' });
 });
