@@ -257,3 +257,41 @@ t.test('serve cannot bind: one line naming the address and why, no stack', async
   // .invalid never resolves (RFC 2606).
   t.same(serve('exporter.invalid:9842'), { status: 2, stdout: '', stderr: 'kms-change-exporter: cannot listen on exporter.invalid:9842: host name does not resolve\n' });
 });
+
+t.test('serve without a region stops at start (exit 2) naming AWS_REGION and --region', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'kce-home-'));
+  t.same(run(['serve', '--log-group', 'org-trail'], { env: { HOME: home } }), {
+    status: 2,
+    stdout: '',
+    stderr: 'kms-change-exporter: invalid --region (AWS_REGION): the poll and live-tail sources need the region of their log groups: set AWS_REGION, give --region, or a region in the AWS profile (~/.aws/config)\n',
+  });
+  t.same(run(['serve', '--log-group', 'org-trail', '--region', 'narnia'], { env: { HOME: home } }), { status: 2, stdout: '', stderr: 'kms-change-exporter: invalid --region (AWS_REGION): expected an AWS region such as us-east-1 or eu-west-1, got "narnia"\n' });
+});
+
+t.test('serve without credentials: /-/ready and the error counter name them', async (t) => {
+  // No keys, no profile, no instance metadata: the SDK's default chain finds nothing. The endpoint is never reached.
+  const env = { PATH: process.env['PATH'] ?? '', HOME: mkdtempSync(join(tmpdir(), 'kce-home-')), AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' };
+  const child = spawn(NODE, [MAIN, 'serve', '--log-group', 'org-trail', '--listen-address', '127.0.0.1:0'], { cwd: ROOT, env });
+  t.teardown(() => child.kill('SIGKILL'));
+  let stderr = '';
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (match !== null) resolve(match[1]!);
+    });
+    child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
+  });
+  let ready: { status: number; body: { sources: Record<string, { ready: boolean; detail: string }> } } = { status: 0, body: { sources: {} } };
+  for (let i = 0; i < 100 && ready.body.sources['poll']?.detail.includes('credentials') !== true; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const response = await fetch(`${address}/-/ready`);
+    ready = { status: response.status, body: (await response.json()) as typeof ready.body };
+  }
+  t.equal(ready.status, 503);
+  t.same(ready.body.sources['poll'], { ready: false, detail: 'no successful poll yet: org-trail: credentials (CredentialsProviderError: Could not load credentials from any providers)' });
+  const metrics = await (await fetch(`${address}/metrics`)).text();
+  t.equal(sample(metrics, 'kms_exporter_source_errors_total', { source: 'poll', error: 'credentials' }), 1);
+  t.equal(sample(metrics, 'kms_exporter_source_errors_total', { source: 'poll', error: 'other' }), 0);
+  t.match(stderr, /"error":"credentials".*"msg":"FilterLogEvents on org-trail failed \(credentials\): Could not load credentials from any providers; retrying next cycle"/);
+});
