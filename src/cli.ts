@@ -3,9 +3,10 @@
 import { closeSync, openSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
-import { buildIamPolicy } from './catalog/iam-policy.ts';
+import { buildIamPolicy, DEFAULT_DELIVERY_STREAM } from './catalog/iam-policy.ts';
+import type { IamPolicyRequest } from './catalog/iam-policy.ts';
 import type { Config } from './config.ts';
-import { loadConfig, settingOptions, switchesFromEnv } from './config.ts';
+import { AWS_REGION_SYNTAX, loadConfig, settingOptions, SOURCES, switchesFromEnv } from './config.ts';
 import { ConfigError, ListenError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { buildService, runReplay } from './service.ts';
@@ -68,6 +69,25 @@ async function replay(paths: readonly string[], config: Config, env: NodeJS.Proc
   return result.errors.length > 0 ? 1 : 0;
 }
 
+/** The iam-policy options, checked: a policy for a wrong account or region would be silently useless, and a wildcard one is not least privilege. */
+function iamPolicyRequest(options: { source: string; logGroup: string; region?: string; account?: string; deliveryStream: string }): IamPolicyRequest {
+  const split = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const fail = (flag: string, reason: string) => new ConfigError(flag, flag, reason);
+  const sources = split(options.source);
+  for (const source of sources) if (!(SOURCES as readonly string[]).includes(source)) throw fail('--source', `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(source)}`);
+  const needed = sources.filter((source) => source !== 'replay');
+  if (needed.length === 0) throw fail('--source', 'replay reads local files and calls no AWS API: it needs no IAM policy');
+  if (needed.includes('firehose') && needed.length > 1) throw fail('--source', 'firehose\'s policy is for the role CloudWatch Logs assumes, not the exporter\'s: ask for it on its own');
+  if (options.account === undefined) throw fail('--account', 'give the 12-digit AWS account id (a policy without one would be a wildcard)');
+  if (!/^\d{12}$/.test(options.account)) throw fail('--account', `expected a 12-digit AWS account id, got ${JSON.stringify(options.account)}`);
+  if (options.region === undefined || options.region === '') throw fail('--region', 'give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
+  if (!AWS_REGION_SYNTAX.test(options.region)) throw fail('--region', `expected an AWS region such as us-east-1 or eu-west-1, got ${JSON.stringify(options.region)}`);
+  const logGroups = split(options.logGroup);
+  if (needed.some((source) => source === 'poll' || source === 'live-tail') && logGroups.length === 0) throw fail('--log-group', 'name the CloudTrail log groups the poll and live-tail sources read (a policy for every group would be a wildcard)');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(options.deliveryStream)) throw fail('--delivery-stream', `expected a delivery stream name (1 to 64 letters, digits, '_', '.', '-'), got ${JSON.stringify(options.deliveryStream)}`);
+  return { sources: needed, logGroups, region: options.region, account: options.account, deliveryStream: options.deliveryStream };
+}
+
 export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
   const program = new Command()
     .name(SERVICE_NAME)
@@ -100,14 +120,14 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
 
   program
     .command('iam-policy')
-    .description('print the least-privilege IAM policy for the chosen sources and log groups')
-    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose, replay', 'poll')
-    .option('--log-group <names>', 'comma-separated log group names or ARNs', '')
-    .option('--region <region>', 'region of log groups named without an ARN', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? '*')
-    .option('--account <id>', 'account of log groups named without an ARN', '*')
-    .action((options: { source: string; logGroup: string; region: string; account: string }) => {
-      const split = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      process.stdout.write(`${JSON.stringify(buildIamPolicy({ sources: split(options.source), logGroups: split(options.logGroup), region: options.region, account: options.account }), null, 2)}\n`);
+    .description('print the least-privilege IAM policy: for poll and live-tail the exporter\'s role; for firehose the role CloudWatch Logs assumes to write into the delivery stream')
+    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose (replay calls no AWS API)', 'poll')
+    .option('--log-group <names>', 'comma-separated log group names or ARNs (poll, live-tail)', '')
+    .option('--region <region>', 'region of the log groups and the delivery stream (default AWS_REGION)', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'])
+    .option('--account <id>', 'the 12-digit account of the log groups named without an ARN and of the delivery stream')
+    .option('--delivery-stream <name>', 'firehose: the delivery stream the subscription filter writes to', DEFAULT_DELIVERY_STREAM)
+    .action((options: { source: string; logGroup: string; region?: string; account?: string; deliveryStream: string }) => {
+      process.stdout.write(`${JSON.stringify(buildIamPolicy(iamPolicyRequest(options)), null, 2)}\n`);
     });
   return program;
 }

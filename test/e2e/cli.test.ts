@@ -295,3 +295,30 @@ t.test('serve without credentials: /-/ready and the error counter name them', as
   t.equal(sample(metrics, 'kms_exporter_source_errors_total', { source: 'poll', error: 'other' }), 0);
   t.match(stderr, /"error":"credentials".*"msg":"FilterLogEvents on org-trail failed \(credentials\): Could not load credentials from any providers; retrying next cycle"/);
 });
+
+t.test('iam-policy validates its input and never prints a wildcard policy', async (t) => {
+  const ok = ['--log-group', 'org-trail', '--region', 'us-east-1', '--account', '111122223333'];
+  const refused = (args: string[], message: string) => t.same(run(['iam-policy', ...args]), { status: 2, stdout: '', stderr: `kms-change-exporter: ${message}\n` }, args.join(' '));
+  refused([], 'invalid --account: give the 12-digit AWS account id (a policy without one would be a wildcard)');
+  refused(['--source', 'bogus', ...ok], 'invalid --source: expected one of poll, live-tail, firehose, replay, got "bogus"');
+  refused(['--log-group', 'org-trail', '--region', 'us-east-1', '--account', 'abc'], 'invalid --account: expected a 12-digit AWS account id, got "abc"');
+  refused(['--log-group', 'org-trail', '--region', 'notaregion', '--account', '111122223333'], 'invalid --region: expected an AWS region such as us-east-1 or eu-west-1, got "notaregion"');
+  refused(['--log-group', 'org-trail', '--account', '111122223333'], 'invalid --region: give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
+  refused(['--region', 'us-east-1', '--account', '111122223333'], 'invalid --log-group: name the CloudTrail log groups the poll and live-tail sources read (a policy for every group would be a wildcard)');
+  refused(['--source', 'replay', ...ok], 'invalid --source: replay reads local files and calls no AWS API: it needs no IAM policy');
+  refused(['--source', 'poll,firehose', ...ok], "invalid --source: firehose's policy is for the role CloudWatch Logs assumes, not the exporter's: ask for it on its own");
+  const fromEnv = run(['iam-policy', '--log-group', 'org-trail', '--account', '111122223333'], { env: { AWS_REGION: 'eu-west-1' } });
+  t.equal(fromEnv.status, 0, 'the region from AWS_REGION');
+  t.match(fromEnv.stdout, 'arn:aws:logs:eu-west-1:111122223333:log-group:org-trail');
+  const govCloud = JSON.parse(run(['iam-policy', '--log-group', 'org-trail', '--region', 'us-gov-west-1', '--account', '111122223333']).stdout) as { Statement: { Resource: string[] }[] };
+  t.same(govCloud.Statement[0]!.Resource, ['arn:aws-us-gov:logs:us-gov-west-1:111122223333:log-group:org-trail', 'arn:aws-us-gov:logs:us-gov-west-1:111122223333:log-group:org-trail:*']);
+});
+
+t.test('iam-policy --source firehose: the subscription filter role may put records into the delivery stream', async (t) => {
+  const result = run(['iam-policy', '--source', 'firehose', '--region', 'eu-west-1', '--account', '111122223333', '--delivery-stream', 'org-kms-changes']);
+  t.equal(result.status, 0, result.stderr);
+  t.same(JSON.parse(result.stdout), {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'SubscriptionFilterPutsIntoFirehose', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: ['arn:aws:firehose:eu-west-1:111122223333:deliverystream/org-kms-changes'] }],
+  });
+});
