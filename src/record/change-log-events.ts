@@ -19,7 +19,8 @@ const DAY_MS = 86_400_000;
 /** "arn:…:assumed-role/ops/alice scheduled key 1234… for deletion in 7 days" */
 export function describeChange(change: KmsChange): string {
   const who = change.principal.arn ?? `${change.principal.type} principal`;
-  const days = change.deletion !== undefined ? String(Math.round((change.deletion.date - change.eventTime) / DAY_MS)) : '?';
+  // The date AWS answered when there is one; else the window asked for (a failed request, a multi-Region primary waiting on its replicas).
+  const days = change.deletion !== undefined ? String(Math.round((change.deletion.date - change.eventTime) / DAY_MS)) : String(change.pendingWindowInDays ?? '?');
   const phrase = change.entry.phrase
     .replace('{key}', change.key?.arn ?? change.key?.id ?? 'unknown')
     .replace('{store}', change.customKeyStoreId ?? 'unknown')
@@ -51,7 +52,7 @@ export function changeAttributes(change: KmsChange): Attributes {
     'aws.kms.custom_key_store.id': change.customKeyStoreId,
     'aws.kms.grantee_principal': change.grantee,
     'aws.kms.deletion_date': change.deletion === undefined ? undefined : new Date(change.deletion.date).toISOString(),
-    'aws.kms.pending_window_days': change.deletion?.pendingWindowInDays,
+    'aws.kms.pending_window_days': change.deletion?.pendingWindowInDays ?? change.pendingWindowInDays,
     'user.id': change.principal.arn,
     'aws.principal.type': change.principal.type,
     'aws.principal.arn': change.principal.arn,

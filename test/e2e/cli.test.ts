@@ -322,3 +322,17 @@ t.test('iam-policy --source firehose: the subscription filter role may put recor
     Statement: [{ Sid: 'SubscriptionFilterPutsIntoFirehose', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: ['arn:aws:firehose:eu-west-1:111122223333:deliverystream/org-kms-changes'] }],
   });
 });
+
+t.test('a failed ScheduleKeyDeletion and a multi-Region primary name the window the request asked for', async (t) => {
+  const logs = join(work, 'deletions.jsonl');
+  const fixtures = ['ScheduleKeyDeletion.AccessDenied.json', 'ScheduleKeyDeletion.multi-region-primary.json'].map((name) => join(ROOT, 'test/fixtures/cloudtrail', name));
+  t.equal(run(['replay', ...fixtures, '--logs', logs]).status, 0);
+  const events = readFileSync(logs, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { body: string; attributes: Record<string, unknown> });
+  t.same(
+    events.map((event) => [event.body, event.attributes['aws.kms.pending_window_days']]),
+    [
+      ['arn:aws:sts::444455556666:assumed-role/Developer/dave failed (AccessDenied): scheduled key arn:aws:kms:eu-west-1:444455556666:key/0987dcba-09fe-87dc-65ba-ab0987654321 for deletion in 7 days', 7],
+      ['arn:aws:iam::111122223333:user/Alice scheduled key arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab for deletion in 30 days', 30],
+    ],
+  );
+});
