@@ -107,7 +107,7 @@ export function classifyRecord(value: unknown): Classification {
       eventTime,
       accountId,
       region,
-      principal: readPrincipal(record['userIdentity'], record['eventType']),
+      principal: readPrincipal(record['userIdentity'], record['eventType'], record['sourceIPAddress'], record['eventSource']),
       key,
       customKeyStoreId: optionalText(request['customKeyStoreId']) ?? optionalText(response['customKeyStoreId']),
       aliasName: optionalText(request['aliasName']),

@@ -1,5 +1,6 @@
 // One OpenTelemetry log event per KMS change, carrying the identities that metrics leave out.
 
+import { isIP } from 'node:net';
 import type { Attributes, Logger } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api';
 import { COMPLIANCE, RULE_ID, SEVERITY_BY_RISK } from '../catalog/kms-events.ts';
@@ -15,6 +16,7 @@ const SEVERITY: Readonly<Record<Risk, { readonly number: SeverityNumber; readonl
 };
 
 const DAY_MS = 86_400_000;
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
 /** "arn:…:assumed-role/ops/alice scheduled key 1234… for deletion in 7 days" */
 export function describeChange(change: KmsChange): string {
@@ -58,7 +60,8 @@ export function changeAttributes(change: KmsChange): Attributes {
     'aws.principal.arn': change.principal.arn,
     'aws.principal.session_issuer.arn': change.principal.sessionIssuerArn,
     'aws.principal.invoked_by': change.principal.invokedBy,
-    'client.address': change.sourceIp,
+    // An IP address or a host name (a service principal, for calls a service made on a caller's behalf); never "AWS Internal".
+    'client.address': change.sourceIp !== undefined && (isIP(change.sourceIp) !== 0 || HOST_NAME.test(change.sourceIp)) ? change.sourceIp : undefined,
     'user_agent.original': change.userAgent,
     'error.type': change.errorCode,
     'error.message': change.errorMessage,

@@ -336,3 +336,24 @@ t.test('a failed ScheduleKeyDeletion and a multi-Region primary name the window 
     ],
   );
 });
+
+t.test('an AWS service event names the service, and gives no client.address that is not an address', async (t) => {
+  const logs = join(work, 'service-events.jsonl');
+  const result = run(['replay', join(ROOT, 'test/fixtures/cloudtrail/DeleteExpiredKeyMaterial.json'), '--logs', logs, '--label-principal']);
+  t.equal(result.status, 0);
+  t.match(result.stdout, /^kms_config_changes_total\{[^}]*principal_type="AWSService",principal="kms\.amazonaws\.com"\} 1$/m);
+  const event = JSON.parse(readFileSync(logs, 'utf8')) as { body: string; attributes: Record<string, unknown> };
+  t.equal(event.body, 'kms.amazonaws.com deleted the expired key material of key arn:aws:kms:us-east-1:111122223333:key/6f8b2a41-3c7d-4e9a-b1f0-2d5c8e7a9b34');
+  t.equal(event.attributes['aws.principal.arn'], 'kms.amazonaws.com');
+  t.equal(event.attributes['user.id'], 'kms.amazonaws.com');
+  t.notOk('client.address' in event.attributes, 'sourceIPAddress "AWS Internal" is not an address');
+});
+
+t.test('OTEL_LOGS_EXPORTER=console writes to stderr: replay\'s stdout stays the exposition', async (t) => {
+  const result = run(['replay', join(ROOT, 'test/fixtures/cloudtrail/ScheduleKeyDeletion.json')], { env: { OTEL_LOGS_EXPORTER: 'console' } });
+  t.equal(result.status, 0);
+  t.same(result.stdout.split('\n').filter((line) => line !== '' && !/^(# (HELP|TYPE) )?[a-z_]+/.test(line)), [], 'every stdout line is exposition');
+  t.notMatch(result.stdout, /severityText/);
+  t.match(result.stderr, /severityText: 'ERROR'/);
+  t.match(result.stderr, /eventName: 'aws\.kms\.config_change'/);
+});
