@@ -54,6 +54,8 @@ const CHART_MANAGED_ENV: ReadonlySet<string> = new Set([
   'KMS_EXPORTER_STATE_URL',
   'KMS_EXPORTER_REPLICA_ID',
   'KMS_EXPORTER_REPLAY',
+  // aws.region
+  'AWS_REGION',
 ]);
 
 interface Validating {
