@@ -113,7 +113,7 @@ function describe(drift: Drift): string {
 
 function main(argv: readonly string[]): number {
   const args = argv.slice(2);
-  const usage = 'usage: node scripts/sync-chart.ts [--check] [--root DIR]';
+  const usage = 'usage: npm run sync-chart -- [--check] [--root DIR]';
   let check = false;
   let root = fileURLToPath(new URL('..', import.meta.url));
   for (let i = 0; i < args.length; i++) {
@@ -135,7 +135,7 @@ function main(argv: readonly string[]): number {
   const { drift, written } = result;
   if (check && drift.length > 0) {
     for (const item of drift) process.stderr.write(`sync-chart: ${describe(item)}\n`);
-    process.stderr.write('sync-chart: the chart is out of date; run `node scripts/sync-chart.ts` and commit the result\n');
+    process.stderr.write('sync-chart: the chart is out of date; run `npm run sync-chart` and commit the result\n');
     return 1;
   }
   if (written) for (const item of drift) process.stdout.write(`sync-chart: ${item.problem === 'stale' ? 'removed' : 'wrote'} ${item.path}\n`);

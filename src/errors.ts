@@ -64,3 +64,26 @@ export class NotRestoredError extends Error {
     super(`not serving yet: ${detail}`);
   }
 }
+
+/** What a failed bind means, in words: the system error codes of listen() and of the host name lookup before it. */
+const LISTEN_REASONS: Readonly<Record<string, { readonly reason: string; readonly exitCode: 1 | 2 }>> = {
+  EADDRINUSE: { reason: 'address already in use', exitCode: 1 },
+  EACCES: { reason: 'permission denied (ports below 1024 need privileges)', exitCode: 1 },
+  EADDRNOTAVAIL: { reason: 'address not available on this host', exitCode: 2 },
+  ENOTFOUND: { reason: 'host name does not resolve', exitCode: 2 },
+  EAI_AGAIN: { reason: 'host name lookup failed for now (temporary DNS failure)', exitCode: 1 },
+};
+
+/** The HTTP server could not bind its address: one line naming it and why; a setting that can never work exits 2. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  readonly code = 'KMS_EXPORTER_CANNOT_LISTEN';
+  readonly exitCode: 1 | 2;
+
+  constructor(host: string, port: number, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+    const known = LISTEN_REASONS[code];
+    super(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${known?.reason ?? (cause as Error | undefined)?.message ?? String(cause)}`, { cause });
+    this.exitCode = known?.exitCode ?? 1;
+  }
+}

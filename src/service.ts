@@ -8,7 +8,7 @@ import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
 import { checkServeConfig, firehoseAccessKey } from './config.ts';
 import type { InputError } from './errors.ts';
-import { NotRestoredError } from './errors.ts';
+import { ListenError, NotRestoredError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { Pipeline } from './pipeline.ts';
 import { ChangeLogEvents } from './record/change-log-events.ts';
@@ -240,7 +240,10 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
     sources,
     restored: restoredPromise,
     async start(options = {}) {
-      const address = options.listen === false ? undefined : await app.listen({ host: config.listenAddress.host, port: config.listenAddress.port });
+      const { host, port } = config.listenAddress;
+      const address = options.listen === false ? undefined : await app.listen({ host, port }).catch((error: unknown) => {
+        throw new ListenError(host, port, error);
+      });
       running.push(
         (async () => {
           try {

@@ -3,7 +3,7 @@
 import type { CatalogEntry } from '../catalog/kms-events.ts';
 import { lookup } from '../catalog/kms-events.ts';
 import type { InvalidReason } from '../record-batch.ts';
-import { deletionDate } from './deletion-date.ts';
+import { DEFAULT_PENDING_WINDOW_DAYS, deletionDate, pendingWindowDays } from './deletion-date.ts';
 import type { KeyIdentity } from './key-identity.ts';
 import { findKey } from './key-identity.ts';
 import type { Principal } from './principal.ts';
@@ -32,6 +32,11 @@ export interface KmsChange {
   readonly requestId: string | undefined;
   /** For a successful ScheduleKeyDeletion: when the key will be destroyed. */
   readonly deletion: { readonly date: number; readonly pendingWindowInDays: number } | undefined;
+  /**
+   * For any ScheduleKeyDeletion, failed or waiting on replicas too: the waiting period asked for
+   * (requestParameters, else responseElements, else AWS's default of 30 days).
+   */
+  readonly pendingWindowInDays: number | undefined;
 }
 
 export type Classification =
@@ -91,6 +96,7 @@ export function classifyRecord(value: unknown): Classification {
   // A multi-Region primary with replicas waits for them (PendingReplicaDeletion): no date is set yet.
   const scheduled = entry.eventName === 'ScheduleKeyDeletion' && outcome === 'success' && response['keyState'] !== 'PendingReplicaDeletion';
   const deletion = scheduled ? deletionDate(response['deletionDate'], eventTime, request['pendingWindowInDays'] ?? response['pendingWindowInDays']) : undefined;
+  const pendingWindowInDays = entry.eventName === 'ScheduleKeyDeletion' ? (pendingWindowDays(request['pendingWindowInDays']) ?? pendingWindowDays(response['pendingWindowInDays']) ?? DEFAULT_PENDING_WINDOW_DAYS) : undefined;
 
   return {
     kind: 'change',
@@ -101,7 +107,7 @@ export function classifyRecord(value: unknown): Classification {
       eventTime,
       accountId,
       region,
-      principal: readPrincipal(record['userIdentity'], record['eventType']),
+      principal: readPrincipal(record['userIdentity'], record['eventType'], record['sourceIPAddress'], record['eventSource']),
       key,
       customKeyStoreId: optionalText(request['customKeyStoreId']) ?? optionalText(response['customKeyStoreId']),
       aliasName: optionalText(request['aliasName']),
@@ -112,6 +118,7 @@ export function classifyRecord(value: unknown): Classification {
       userAgent: optionalText(record['userAgent']),
       requestId: optionalText(record['requestID']),
       deletion,
+      pendingWindowInDays,
     },
   };
 }

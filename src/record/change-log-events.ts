@@ -1,5 +1,6 @@
 // One OpenTelemetry log event per KMS change, carrying the identities that metrics leave out.
 
+import { isIP } from 'node:net';
 import type { Attributes, Logger } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api';
 import { COMPLIANCE, RULE_ID, SEVERITY_BY_RISK } from '../catalog/kms-events.ts';
@@ -15,11 +16,13 @@ const SEVERITY: Readonly<Record<Risk, { readonly number: SeverityNumber; readonl
 };
 
 const DAY_MS = 86_400_000;
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
 /** "arn:…:assumed-role/ops/alice scheduled key 1234… for deletion in 7 days" */
 export function describeChange(change: KmsChange): string {
   const who = change.principal.arn ?? `${change.principal.type} principal`;
-  const days = change.deletion !== undefined ? String(Math.round((change.deletion.date - change.eventTime) / DAY_MS)) : '?';
+  // The date AWS answered when there is one; else the window asked for (a failed request, a multi-Region primary waiting on its replicas).
+  const days = change.deletion !== undefined ? String(Math.round((change.deletion.date - change.eventTime) / DAY_MS)) : String(change.pendingWindowInDays ?? '?');
   const phrase = change.entry.phrase
     .replace('{key}', change.key?.arn ?? change.key?.id ?? 'unknown')
     .replace('{store}', change.customKeyStoreId ?? 'unknown')
@@ -51,13 +54,14 @@ export function changeAttributes(change: KmsChange): Attributes {
     'aws.kms.custom_key_store.id': change.customKeyStoreId,
     'aws.kms.grantee_principal': change.grantee,
     'aws.kms.deletion_date': change.deletion === undefined ? undefined : new Date(change.deletion.date).toISOString(),
-    'aws.kms.pending_window_days': change.deletion?.pendingWindowInDays,
+    'aws.kms.pending_window_days': change.deletion?.pendingWindowInDays ?? change.pendingWindowInDays,
     'user.id': change.principal.arn,
     'aws.principal.type': change.principal.type,
     'aws.principal.arn': change.principal.arn,
     'aws.principal.session_issuer.arn': change.principal.sessionIssuerArn,
     'aws.principal.invoked_by': change.principal.invokedBy,
-    'client.address': change.sourceIp,
+    // An IP address or a host name (a service principal, for calls a service made on a caller's behalf); never "AWS Internal".
+    'client.address': change.sourceIp !== undefined && (isIP(change.sourceIp) !== 0 || HOST_NAME.test(change.sourceIp)) ? change.sourceIp : undefined,
     'user_agent.original': change.userAgent,
     'error.type': change.errorCode,
     'error.message': change.errorMessage,

@@ -80,6 +80,9 @@ export async function* replayFiles(paths: readonly string[], options: ReplayOpti
   }
 }
 
+/** A file missing, unreadable or cut short; a batch the state store refused. */
+export const REPLAY_ERROR_KINDS = ['unreadable_input', COMMIT_FAILED] as const;
+
 export interface ReplaySourceOptions extends ReplayOptions {
   readonly paths: readonly string[];
   readonly context: SourceContext;
@@ -88,7 +91,7 @@ export interface ReplaySourceOptions extends ReplayOptions {
 /** Replay as a source of `serve`: reads its paths once at start, then serves what it counted until stopped. */
 export class ReplaySource implements Source {
   readonly name = 'replay';
-  readonly errorKinds: readonly string[] = ['unreadable_input', COMMIT_FAILED];
+  readonly errorKinds: readonly string[] = REPLAY_ERROR_KINDS;
   readonly eventKinds: readonly string[] = [];
   private readonly options: ReplaySourceOptions;
   private state: SourceStatus;

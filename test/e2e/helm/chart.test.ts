@@ -58,6 +58,8 @@ const CHART_MANAGED_ENV: ReadonlySet<string> = new Set([
   'KMS_EXPORTER_REPLICA_ID',
   'KMS_EXPORTER_REPLAY',
   'KMS_EXPORTER_WEB_CONFIG_FILE',
+  // aws.region
+  'AWS_REGION',
 ]);
 
 interface Validating {
