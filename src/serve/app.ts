@@ -4,6 +4,8 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { NotRestoredError } from '../errors.ts';
 import type { SourceStatus } from '../sources/source.ts';
+import { applyServerLimits } from './server-limits.ts';
+import type { ServerLimits } from './server-limits.ts';
 
 /** What Prometheus' own exporters answer with (text format 0.0.4). */
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -18,6 +20,8 @@ export interface AppDeps {
   /** Further routes (the push sources) registered on the same app. */
   readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
   readonly bodyLimit?: number;
+  /** Timeouts and the connection cap of the Node server (defaults: Node's own). */
+  readonly limits?: ServerLimits;
 }
 
 function landingPage(version: string, parts: Readonly<Record<string, SourceStatus>>): string {
@@ -46,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Scrapes every few seconds would drown the operator's log; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  if (deps.limits !== undefined) applyServerLimits(app.server, deps.limits);
 
   app.get('/metrics', async (_request, reply) => {
     try {

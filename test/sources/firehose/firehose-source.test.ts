@@ -69,7 +69,7 @@ function errorsOf(body: string): string[] {
 }
 
 function errors(counted: Record<string, number> = {}): string[] {
-  return ['unauthorized', 'forbidden', 'too_large', 'malformed_request', 'not_committed'].map((kind) => `kms_exporter_source_errors_total{source="firehose",error="${kind}"} ${counted[kind] ?? 0}`);
+  return ['unauthorized', 'forbidden', 'too_large', 'malformed_request', 'not_committed', 'over_budget'].map((kind) => `kms_exporter_source_errors_total{source="firehose",error="${kind}"} ${counted[kind] ?? 0}`);
 }
 
 function recordsOf(body: string): string[] {
