@@ -9,6 +9,7 @@
 
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 
 export interface ServerLimits {
   readonly headerTimeout: number;
@@ -39,7 +40,9 @@ function capConnections(server: Server, max: number): ConnectionCap {
   const busy = new Map<Socket, number>();
   let open = 0;
   let evicted = 0;
-  server.on('connection', (socket: Socket) => {
+  // Over TLS a request's socket is the TLS socket, not the TCP one 'connection' gives: count those once the handshake is done.
+  const opened = server instanceof TlsServer ? 'secureConnection' : 'connection';
+  server.on(opened, (socket: Socket) => {
     open++;
     idle.add(socket);
     socket.once('close', () => {
