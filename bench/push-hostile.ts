@@ -33,13 +33,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Extra Node flags for the product (profiling: --node-flags=--import=$PWD/dist/bench/memory-probe.js), and its stderr kept in a file. */
 const nodeFlags = (process.argv.find((arg) => arg.startsWith('--node-flags='))?.slice('--node-flags='.length) ?? '').split(' ').filter((flag) => flag !== '');
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length) ?? 'abcp';
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length) ?? 'abcdp';
 
 /** The Node flags the container image runs the product with (Dockerfile ENTRYPOINT): a young generation of 2 x 16 MiB instead of Node 24's 2 x 64 MiB. */
 const IMAGE_NODE_FLAGS = ['--max-semi-space-size=16'];
 
-async function startService(port: number, args: readonly string[], flags: readonly string[] = IMAGE_NODE_FLAGS): Promise<Running> {
-  const child = spawn(taskset ? 'taskset' : process.execPath, [...(taskset ? ['-c', '0', process.execPath] : []), ...flags, ...nodeFlags, main, 'serve', '--source', 'firehose', '--listen-address', `127.0.0.1:${port}`, '--log-level', 'error', ...args], {
+async function startService(port: number, args: readonly string[], flags: readonly string[] = IMAGE_NODE_FLAGS, fdLimit?: number): Promise<Running> {
+  const argv = [...(taskset ? ['taskset', '-c', '0'] : []), process.execPath, ...flags, ...nodeFlags, main];
+  // With a descriptor limit, through a shell that sets it and execs the product (same pid).
+  const [command, ...rest] = fdLimit === undefined ? argv : ['sh', '-c', `ulimit -n ${fdLimit} && exec "$@"`, 'sh', ...argv];
+  const child = spawn(command!, [...rest, 'serve', '--source', 'firehose', '--listen-address', `127.0.0.1:${port}`, '--log-level', 'error', ...args], {
     env: { PATH: process.env['PATH'] ?? '', KMS_EXPORTER_FIREHOSE_ACCESS_KEY: KEY },
     stdio: ['ignore', 'ignore', nodeFlags.length > 0 ? 'inherit' : 'ignore'],
   });
@@ -100,15 +103,23 @@ function head(key: string | undefined, contentLength: number): string {
   ].join('\r\n');
 }
 
-async function scrapeMs(url: string): Promise<number> {
+/** GET /metrics on a fresh connection (a pooled keep-alive one would dodge the attack), timed to its last byte; Infinity when it fails. */
+function scrapeMs(url: string): Promise<number> {
+  const { hostname, port } = new URL(url);
   const started = performance.now();
-  try {
-    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
-    await response.text();
-    return response.ok ? performance.now() - started : Infinity;
-  } catch {
-    return Infinity;
-  }
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = connect(Number(port), hostname, () => socket.write(`GET /metrics HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`));
+    const timer = setTimeout(() => socket.destroy(), 10_000);
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      if (answer.length < 16) answer += chunk.toString('latin1');
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(answer.startsWith('HTTP/1.1 200') ? performance.now() - started : Infinity);
+    });
+  });
 }
 
 /** (a) 200 senders without the key, each pushing a 10 MiB body as fast as the socket takes it. */
@@ -174,6 +185,27 @@ async function tricklers(running: Running): Promise<{ alive: number; refusedAtOn
   return { alive, refusedAtOnce, scrape };
 }
 
+/** (d) 1,100 connections that send nothing, against a 1,024-descriptor limit: do scrapes still get in over 15 s? */
+async function idleConnections(running: Running): Promise<{ answered: number; tried: number; slowest: number }> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < 1100; i++) sockets.push(await open(running.url));
+  let answered = 0;
+  let tried = 0;
+  let slowest = 0;
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    tried++;
+    const took = await scrapeMs(running.url);
+    if (Number.isFinite(took)) answered++;
+    slowest = Math.max(slowest, took);
+    // The attacker keeps its count up: every connection the server closed is opened again.
+    for (let i = 0; i < sockets.length; i++) if (sockets[i]!.destroyed) sockets[i] = await open(running.url);
+    await sleep(500);
+  }
+  for (const socket of sockets) socket.destroy();
+  return { answered, tried, slowest };
+}
+
 /** Requests of 500 records (10 gzip subscription payloads of 50 log events) from the example trail. */
 function bodies(): string[] {
   const lines = gunzipSync(readFileSync(join(ROOT, 'examples/trail.jsonl.gz'))).toString('utf8').split('\n').filter((line) => line !== '');
@@ -218,9 +250,9 @@ async function saturation(running: Running, seconds: number): Promise<{ recordsP
 const seconds = Number(process.argv.find((arg) => arg.startsWith('--seconds='))?.slice('--seconds='.length) ?? 60);
 const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(0)} ms` : 'no answer');
 
-async function phase<T>(name: string, port: number, args: readonly string[], run: (running: Running) => Promise<T>, flags?: readonly string[]): Promise<T | undefined> {
+async function phase<T>(name: string, port: number, args: readonly string[], run: (running: Running) => Promise<T>, flags?: readonly string[], fdLimit?: number): Promise<T | undefined> {
   if (!only.includes(name)) return undefined;
-  const running = await startService(port, args, flags);
+  const running = await startService(port, args, flags, fdLimit);
   try {
     return await run(running);
   } finally {
@@ -231,6 +263,8 @@ async function phase<T>(name: string, port: number, args: readonly string[], run
 const a = await phase('a', 19851, [], unauthenticatedBodies);
 const b = await phase('b', 19852, ['--header-timeout', `${HEADER_TIMEOUT_MS}ms`, '--max-connections', '2000'], tricklers);
 const c = await phase('c', 19853, [], (running) => saturation(running, seconds));
+const capped = await phase('d', 19855, [], idleConnections, undefined, 1024);
+const uncapped = await phase('d', 19856, ['--max-connections', '100000'], idleConnections, undefined, 1024);
 // The same load on plain `node` (as `npm install -g` runs it), for comparison.
 const plain = await phase('p', 19854, [], (running) => saturation(running, seconds), []);
 
@@ -241,6 +275,8 @@ const table = [
   '|---|---|---|---|',
   a === undefined ? '' : `| (a) 200 concurrent unauthenticated 10 MiB bodies | RSS rise ${a.rise.toFixed(1)} MiB; ${a.refused} answered 401; the slowest scrape meanwhile ${ms(a.scrape)} | RSS rise < 32 MiB | ${a.rise < 32 ? 'met' : 'missed'} |`,
   b === undefined ? '' : `| (b) 1,000 trickling unauthenticated connections (500 slow headers, 500 bodies at 100 B / 0.5 s) | ${b.alive} alive ${HEADER_TIMEOUT_MS + 1500} ms in; ${b.refusedAtOnce} bodies refused at once; a scrape meanwhile ${ms(b.scrape)} | none alive past the header timeout | ${b.alive === 0 ? 'met' : 'missed'} |`,
+  capped === undefined ? '' : `| (d) 1,100 idle connections (re-opened as they close), \`ulimit -n 1024\`, default \`--max-connections 512\` | ${capped.answered} of ${capped.tried} scrapes answered in 15 s, the slowest ${ms(capped.slowest)} | scrapes keep working | ${capped.answered === capped.tried ? 'met' : 'missed'} |`,
+  uncapped === undefined ? '' : `| (d) the same without a cap (\`--max-connections 100000\`) | ${uncapped.answered} of ${uncapped.tried} scrapes answered in 15 s, the slowest ${ms(uncapped.slowest)} | for comparison | |`,
   c === undefined ? '' : `| (c) saturation, 8 connections for ${seconds} s (500-record requests), \`node ${IMAGE_NODE_FLAGS.join(' ')}\` as the image runs it | ${c.recordsPerSecond.toFixed(0)} records/s, p99 ${c.p99} ms, peak RSS ${c.maxRss.toFixed(0)} MiB, ${c.non2xx} non-2xx | RSS ≤ 256 MiB | ${c.maxRss <= 256 ? 'met' : 'missed'} |`,
   plain === undefined ? '' : `| (c) the same on plain \`node\` (Node's default young generation) | ${plain.recordsPerSecond.toFixed(0)} records/s, p99 ${plain.p99} ms, peak RSS ${plain.maxRss.toFixed(0)} MiB, ${plain.non2xx} non-2xx | for comparison | |`,
 ]
