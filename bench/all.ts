@@ -21,6 +21,7 @@ const BENCHES: readonly Bench[] = [
   { name: 'replay', script: join(HERE, `run${EXT}`), takesArgs: true },
   { name: 'metrics-render', script: join(HERE, `metrics-render${EXT}`), takesArgs: false },
   { name: 'firehose', script: join(HERE, `firehose${EXT}`), takesArgs: false },
+  { name: 'push-hostile', script: join(HERE, `push-hostile${EXT}`), takesArgs: false },
   { name: 'state-memory', script: join(HERE, `state-memory${EXT}`), takesArgs: false },
   // Always from source: it imports the CloudWatch Logs fake from test/, which is not compiled.
   { name: 'aws-sources', script: join(SOURCE_BENCH, 'aws-sources.ts'), takesArgs: false },

@@ -36,6 +36,11 @@ export interface Config {
   readonly firehoseAccessKeyFile: string | undefined;
   readonly firehoseMaxBodyBytes: number;
   readonly webConfigFile: string | undefined;
+  readonly pushMaxInflightBytes: number;
+  readonly headerTimeout: number;
+  readonly requestTimeout: number;
+  readonly idleTimeout: number;
+  readonly maxConnections: number;
   readonly logsFile: string | undefined;
   readonly labelKeyId: boolean;
   readonly labelPrincipal: boolean;
@@ -211,6 +216,11 @@ export const SETTINGS = [
   { key: 'firehoseAccessKeyFile', flag: '--firehose-access-key-file <path>', env: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', scope: 'serve', description: 'file holding the Firehose access key (or set KMS_EXPORTER_FIREHOSE_ACCESS_KEY; never a flag, to keep it out of ps)', parse: z.string().min(1).optional() },
   { key: 'firehoseMaxBodyBytes', flag: '--firehose-max-body <size>', env: 'KMS_EXPORTER_FIREHOSE_MAX_BODY', scope: 'serve', default: '64MiB', description: 'largest /firehose request body, after gzip decoding; larger requests get 413', parse: byteSize(64 * 1024, 1024 ** 3) },
   { key: 'webConfigFile', flag: '--web-config-file <path>', env: 'KMS_EXPORTER_WEB_CONFIG_FILE', scope: 'serve', description: 'exporter-toolkit web configuration (YAML): TLS with certificates reloaded when they change, client certificates, response headers, basic auth users with bcrypt hashes (not asked of /firehose, which has its access key)', parse: z.string().min(1).optional() },
+  { key: 'pushMaxInflightBytes', flag: '--push-max-inflight <size>', env: 'KMS_EXPORTER_PUSH_MAX_INFLIGHT', scope: 'serve', default: '128MiB', description: 'request body bytes all push requests together may hold at once; beyond it they get 503 (Firehose retries) before their body is read', parse: byteSize(64 * 1024, 64 * 1024 ** 3) },
+  { key: 'headerTimeout', flag: '--header-timeout <duration>', env: 'KMS_EXPORTER_HEADER_TIMEOUT', scope: 'serve', default: '10s', description: 'a connection that has not sent its request headers within this long is closed', parse: duration(100, 3_600_000) },
+  { key: 'requestTimeout', flag: '--request-timeout <duration>', env: 'KMS_EXPORTER_REQUEST_TIMEOUT', scope: 'serve', default: '2m', description: 'a request whose body has not arrived in full within this long is closed (Firehose gives an endpoint 3 minutes)', parse: duration(100, 3_600_000) },
+  { key: 'idleTimeout', flag: '--idle-timeout <duration>', env: 'KMS_EXPORTER_IDLE_TIMEOUT', scope: 'serve', default: '65s', description: 'an idle keep-alive connection is closed after this long (above the 60s idle timeout of the usual load balancers)', parse: duration(100, 3_600_000) },
+  { key: 'maxConnections', flag: '--max-connections <n>', env: 'KMS_EXPORTER_MAX_CONNECTIONS', scope: 'serve', default: '512', description: 'open connections at most (keep it under the file descriptor limit); beyond it the oldest connection without a request in progress is closed, so a scrape still gets in', parse: positiveInt(1_000_000) },
   { key: 'replayPaths', flag: '--replay <paths>', env: 'KMS_EXPORTER_REPLAY', scope: 'serve', default: '', description: 'comma-separated files the replay source reads at start (- for stdin)', parse: list },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
   { key: 'labelKeyId', flag: '--label-key-id', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
@@ -286,6 +296,9 @@ export function checkServeConfig(config: Config): void {
     throw new ConfigError('--checkpoint-file', 'KMS_EXPORTER_CHECKPOINT_FILE', 'give either a checkpoint file (one process) or --state-url (replicas sharing Redis/Valkey), not both');
   }
   if (config.checkpointFile !== undefined) checkCheckpointDirectory(config.checkpointFile);
+  if (config.sources.includes('firehose') && config.pushMaxInflightBytes < config.firehoseMaxBodyBytes) {
+    throw new ConfigError('--push-max-inflight', 'KMS_EXPORTER_PUSH_MAX_INFLIGHT', `${config.pushMaxInflightBytes} bytes is less than --firehose-max-body (${config.firehoseMaxBodyBytes}): the largest request could never be taken`);
+  }
 }
 
 /** A checkpoint in a directory that is missing or read-only would fail at the first commit: say so at start. */

@@ -22,6 +22,7 @@ import { StateMetrics } from './record/state-metrics.ts';
 import { throttledLog } from './record/throttled-log.ts';
 import { buildApp } from './serve/app.ts';
 import { loadWebConfig } from './serve/web-config.ts';
+import { InflightBudget } from './serve/push-guard.ts';
 import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
 import { PollSource } from './sources/filter-log-events.ts';
 import { FirehoseSource } from './sources/firehose/firehose-source.ts';
@@ -114,6 +115,8 @@ export interface ServiceDeps extends CoreDeps {
   readonly stdin?: Readable;
   /** The CloudWatch Logs API for poll and live tail; the SDK client when not given. */
   readonly cloudWatchLogs?: CloudWatchLogsApi;
+  /** How long stop waits for requests in progress before closing their connections; default 5 s. */
+  readonly stopGrace?: number;
 }
 
 export interface Service {
@@ -182,7 +185,18 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
   let poll: PollSource | undefined;
   if (config.sources.includes('replay')) sources.push(new ReplaySource({ ...replayOptions(config, deps.stdin ?? process.stdin), paths: config.replayPaths, context: context('replay') }));
   if (config.sources.includes('firehose')) {
-    sources.push(new FirehoseSource({ accessKey: firehoseAccessKey(config, deps.env), maxBodyBytes: config.firehoseMaxBodyBytes, context: context('firehose'), restored: () => restored }));
+    const budget = new InflightBudget(config.pushMaxInflightBytes);
+    core.selfMetrics.pushBudget(budget);
+    sources.push(
+      new FirehoseSource({
+        accessKey: firehoseAccessKey(config, deps.env),
+        maxBodyBytes: config.firehoseMaxBodyBytes,
+        maxRecordBytes: config.maxRecordBytes,
+        budget,
+        context: context('firehose'),
+        restored: () => restored,
+      }),
+    );
   }
   if (config.sources.includes('poll') || config.sources.includes('live-tail')) {
     const api = deps.cloudWatchLogs ?? (await cloudWatchLogs(config, core.selfMetrics, deps.env));
@@ -227,6 +241,7 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
     },
     status,
     web,
+    limits: { headerTimeout: config.headerTimeout, requestTimeout: config.requestTimeout, idleTimeout: config.idleTimeout, maxConnections: config.maxConnections },
     plugins: sources.flatMap((source) => (source.routes === undefined ? [] : [source.routes])),
   });
 
@@ -268,7 +283,11 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
         if (config.replayPaths.includes('-')) deps.stdin?.destroy();
         await Promise.race([Promise.allSettled(running), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
         await commits.idle();
-        await app.close();
+        // A sender holding a request body open must not hold the stop hostage either: after the grace, its connection is cut.
+        const closed = app.close();
+        const grace = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), deps.stopGrace ?? 5000).unref());
+        if (!(await Promise.race([closed.then(() => true), grace]))) app.server.closeAllConnections();
+        await closed;
         await core.telemetry.shutdown();
         await store.close();
       })();

@@ -26,6 +26,8 @@ export const METRIC = {
   stateUp: 'kms_exporter_state_store_up',
   stateErrors: 'kms_exporter_state_errors_total',
   buildInfo: 'kms_exporter_build_info',
+  pushInflight: 'kms_exporter_push_inflight_bytes',
+  pushInflightLimit: 'kms_exporter_push_inflight_limit_bytes',
 } as const;
 
 /** The counters, all kept in the ledger. */
@@ -54,6 +56,8 @@ export interface Instruments {
   readonly stateLimit: ObservableGauge;
   readonly stateUp: ObservableGauge;
   readonly buildInfo: Gauge;
+  readonly pushInflight: ObservableGauge;
+  readonly pushInflightLimit: ObservableGauge;
 }
 
 export function declareInstruments(meter: Meter, ledger: CounterLedger): Instruments {
@@ -85,6 +89,12 @@ export function declareInstruments(meter: Meter, ledger: CounterLedger): Instrum
     }),
     buildInfo: meter.createGauge(METRIC.buildInfo, {
       description: 'Always 1; labels carry the exporter version and the Node.js version.',
+    }),
+    pushInflight: meter.createObservableGauge(METRIC.pushInflight, {
+      description: 'Request body bytes the push endpoints hold right now (read or reserved, not yet answered).',
+    }),
+    pushInflightLimit: meter.createObservableGauge(METRIC.pushInflightLimit, {
+      description: 'The configured budget of in-flight push body bytes (--push-max-inflight); beyond it requests get 503.',
     }),
   };
 }

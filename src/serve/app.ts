@@ -8,6 +8,8 @@ import type { SourceStatus } from '../sources/source.ts';
 import { BasicAuth, UNAUTHORIZED } from './basic-auth.ts';
 import { enforceClientCertificate, reloadCertificates, serverOptions } from './tls-server.ts';
 import type { WebConfig } from './web-config.ts';
+import { applyServerLimits } from './server-limits.ts';
+import type { ServerLimits } from './server-limits.ts';
 
 /** What Prometheus' own exporters answer with (text format 0.0.4). */
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -24,6 +26,8 @@ export interface AppDeps {
   readonly bodyLimit?: number;
   /** TLS, response headers and basic auth users from --web-config-file. */
   readonly web?: WebConfig | undefined;
+  /** Timeouts and the connection cap of the Node server (defaults: Node's own). */
+  readonly limits?: ServerLimits;
 }
 
 function landingPage(version: string, parts: Readonly<Record<string, SourceStatus>>): string {
@@ -77,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.code(UNAUTHORIZED.status).header('www-authenticate', UNAUTHORIZED.challenge).type('text/plain; charset=utf-8').send(UNAUTHORIZED.body);
     });
   }
+  if (deps.limits !== undefined) applyServerLimits(app.server, deps.limits);
 
   app.get('/metrics', async (_request, reply) => {
     try {
