@@ -174,6 +174,13 @@ t.test('replay of text that is not CloudTrail: printable warnings, then one line
   t.equal(sample(result.stdout, 'kms_exporter_records_total', { result: 'invalid' }), 2);
 });
 
+t.test('a malformed record is logged with where JSON.parse stopped, not with its bytes', async (t) => {
+  const result = run(['replay', '-'], { input: `${lines[0]}\n{"eventVersion":"1.08","eventName":"DisableKey","keyId":secret-key-material}\n` });
+  t.equal(result.status, 0);
+  t.match(result.stderr, /"reason":"malformed_json","msg":"invalid record: Unexpected token 's' is not valid JSON"/);
+  t.notMatch(result.stderr, /secret/);
+});
+
 t.test('replay of a stream prints the exposition of what it had read on SIGTERM and on SIGINT', async (t) => {
   for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     const child = spawn(NODE, [MAIN, 'replay', '-'], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '' } });
