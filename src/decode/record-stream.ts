@@ -365,6 +365,27 @@ class DocumentFramer {
         if (depth === 0) this.elementDepth = 0;
       } else if (depth === 0) {
         if (!isSpace(b)) this.openGarbage();
+      } else if (b === NEWLINE && depth > this.elementDepth) {
+        // A record at the start of a line inside an unfinished value: no serializer writes
+        // that (nested values are indented or on one line), a damaged one does. The value
+        // is lost, not the rest of the input.
+        if (!final && n - i <= RECORD_PREFIX.length) {
+          if (this.collecting && valueStart >= 0) this.hold(chunk, valueStart, i);
+          this.stash = Buffer.from(chunk.subarray(i));
+          this.depth = depth;
+          this.inString = false;
+          this.escaped = false;
+          return;
+        }
+        if (chunk[i + 1] === LBRACE && startsWithRecordPrefix(chunk, i + 1)) {
+          this.out.invalidRecord({ reason: 'truncated', detail: `document ${this.documents}: a value cut short by a record at the start of a line` });
+          this.partial.reset();
+          this.collecting = false;
+          valueStart = -1;
+          depth = 0;
+          this.elementDepth = 0;
+          this.scalar = false;
+        }
       } else if (atElement) {
         // A scalar where a record should be: counted once, however many chunks it spans.
         if (isSpace(b) || b === COMMA) this.scalar = false;

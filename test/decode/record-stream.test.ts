@@ -235,6 +235,15 @@ t.test('binary input is refused as not CloudTrail, naming its first bytes, with 
   t.same((await decode(Buffer.from('root:x:0:0:root:/root:/bin/bash\n'))).invalid.map((i) => i.reason), ['malformed_json']);
 });
 
+t.test('a value cut short (between tokens) by a record at the start of a line loses only itself, wherever the reads cut', async (t) => {
+  const buf = Buffer.from(`{"Records":[${JSON.stringify(CHANGE).replace(/"eventID".*$/, '')}\n${JSON.stringify(SCHEDULE)}\n{"logEvents":[\n${JSON.stringify(CHANGE)}\n`);
+  for (let cut = 0; cut < buf.length; cut++) {
+    const out = await decode(buf, [cut]);
+    t.same(out.records, [SCHEDULE, CHANGE], `cut at ${cut}`);
+    t.same(out.invalid.map((i) => i.detail), ['document 1: a value cut short by a record at the start of a line', 'document 3: a value cut short by a record at the start of a line'], `cut at ${cut}`);
+  }
+});
+
 t.test('JSON.parse complaints name the position, never the bytes of the input', async (t) => {
   const out = await decode(Buffer.from(`${JSON.stringify(CHANGE)}\n[\u00e9\u0000secret]\nsecret words\n`));
   t.same(out.invalid, [

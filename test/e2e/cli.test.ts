@@ -145,6 +145,9 @@ t.test('a damaged file counts the same as replay FILE and as cat FILE | replay -
   const counts = (body: string) => ['matched', 'ignored', 'duplicate', 'invalid'].map((result) => sample(body, 'kms_exporter_records_total', { result }));
   t.same(counts(fromStdin.stdout), counts(fromFile.stdout));
   t.equal(fromStdin.status, fromFile.status);
+  // The damaged line is lost, the trail after it is not.
+  checkTruth(t, fromFile.stdout.replace(/(kms_exporter_records_total\{source="replay",result="invalid"\}) 1/, '$1 0'), 'damaged');
+  t.equal(sample(fromFile.stdout, 'kms_exporter_invalid_records_total', { reason: 'truncated' }), 1);
 });
 
 /** Every byte of `text` a terminal prints as itself: printable ASCII, or a line end. */
