@@ -67,31 +67,28 @@ function reason(error: unknown): string {
 
 /**
  * The chunks of `input` until `signal` aborts; then the input is closed (a pipe that
- * never ends is destroyed) and what was read stands.
+ * never ends is destroyed, which ends its pending read) and what was read stands.
+ * No Promise.race against a promise that never settles: each race would keep its chunk.
  */
 async function* untilAborted(input: AsyncIterable<Buffer>, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
   if (signal === undefined) {
     yield* input;
     return;
   }
-  const iterator = input[Symbol.asyncIterator]();
-  const aborted = new Promise<IteratorReturnResult<undefined>>((resolve) => {
-    if (signal.aborted) resolve({ done: true, value: undefined });
-    signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });
-  });
+  const stop = (): void => {
+    if (input instanceof Readable) input.destroy();
+  };
+  signal.addEventListener('abort', stop, { once: true });
   try {
-    for (;;) {
-      const pending = iterator.next();
-      // The read that loses the race ends when the input is closed; its outcome is of no interest.
-      pending.catch(() => {});
-      const next = await Promise.race([pending, aborted]);
-      if (next.done === true) return;
-      yield next.value;
+    for await (const chunk of input) {
+      if (signal.aborted) return;
+      yield chunk;
     }
+  } catch (error) {
+    // A destroyed stream may end its read with a premature-close error: that is the stop.
+    if (!signal.aborted) throw error;
   } finally {
-    // A stream's iterator finishes a pending read before it returns: end the read first.
-    if (signal.aborted && input instanceof Readable) input.destroy();
-    await iterator.return?.();
+    signal.removeEventListener('abort', stop);
   }
 }
 
