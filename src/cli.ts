@@ -59,13 +59,32 @@ async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
+/** The exit status of a process stopped by `signal`, as a shell reports it. */
+const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Replays the paths and prints the exposition; SIGTERM or SIGINT stops the reading (a stream that never ends) and prints what was read. */
 async function replay(paths: readonly string[], config: Config, env: NodeJS.ProcessEnv): Promise<number> {
   const log = operatorLog(config.logLevel);
   const logsFd = openLogsFile(config.logsFile, false);
-  const result = await runReplay(paths, config, { env, log, logsFd, stdin: process.stdin });
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => stop.abort(signal);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  let result;
+  try {
+    result = await runReplay(paths, config, { env, log, logsFd, stdin: process.stdin, signal: stop.signal });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
   process.stdout.write(result.exposition);
   closeLogsFile(logsFd);
   for (const error of result.errors) process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
+  if (stop.signal.aborted) {
+    const signal = String(stop.signal.reason);
+    process.stderr.write(`${SERVICE_NAME}: stopped by ${signal}: the metrics are of what was read until then\n`);
+    return SIGNAL_EXIT[signal] ?? 1;
+  }
   return result.errors.length > 0 ? 1 : 0;
 }
 

@@ -1,5 +1,7 @@
 // Every coded error the exporter reports to a person, with its message and exit code or HTTP status.
 
+import { printableText } from './printable-text.ts';
+
 /** A setting failed validation: the start stops, naming the flag and its environment variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -15,7 +17,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** An input named on the command line could not be read to its end. */
+/** An input named on the command line could not be read to its end, or held nothing that could be read. */
 export class InputError extends Error {
   override readonly name = 'InputError';
   readonly code = 'KMS_EXPORTER_BAD_INPUT';
@@ -23,7 +25,8 @@ export class InputError extends Error {
   readonly path: string;
 
   constructor(path: string, reason: string) {
-    super(`${path}: ${reason}`);
+    // A path is any bytes, and a reason may quote the input: printed, not sent raw to the terminal.
+    super(printableText(`${path}: ${reason}`));
     this.path = path;
   }
 }

@@ -10,6 +10,7 @@
 
 import type { Classification, KmsChange } from './classify/kms-change.ts';
 import { classifyRecord } from './classify/kms-change.ts';
+import { jsonErrorDetail } from './decode/json-error.ts';
 import { mayBeChangeText } from './decode/prefilter.ts';
 import type { InvalidRecord, RawRecord, RecordBatch } from './record-batch.ts';
 import type { ChangeLogEvents } from './record/change-log-events.ts';
@@ -64,7 +65,7 @@ function parse(raw: RawRecord): Classification {
   try {
     value = JSON.parse(raw);
   } catch (error) {
-    return { kind: 'invalid', reason: 'malformed_json', detail: (error as Error).message };
+    return { kind: 'invalid', reason: 'malformed_json', detail: jsonErrorDetail(error) };
   }
   return classifyRecord(value);
 }

@@ -27,6 +27,7 @@ import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
 import { PollSource } from './sources/filter-log-events.ts';
 import { FirehoseSource } from './sources/firehose/firehose-source.ts';
 import { LiveTailSource } from './sources/live-tail.ts';
+import { printableText } from './printable-text.ts';
 import { ReplaySource, replayFiles } from './sources/replay-files.ts';
 import type { ReplayOptions } from './sources/replay-files.ts';
 import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
@@ -83,7 +84,7 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
     selfMetrics,
     keyState,
     now,
-    onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${invalid.detail}`),
+    onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${printableText(invalid.detail)}`),
   });
   return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, local, pipeline };
 }
@@ -98,14 +99,14 @@ export interface ReplayResult {
   readonly errors: readonly InputError[];
 }
 
-/** The replay command: every path through the pipeline, then the exposition. */
-export async function runReplay(paths: readonly string[], config: Config, deps: CoreDeps & { readonly stdin: Readable }): Promise<ReplayResult> {
+/** The replay command: every path through the pipeline, then the exposition; `signal` stops the reading (a stream that never ends) and keeps what was read. */
+export async function runReplay(paths: readonly string[], config: Config, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }): Promise<ReplayResult> {
   const core = await buildCore(config, deps);
   const source = { name: 'replay', errorKinds: ['unreadable_input'], eventKinds: [] };
   core.selfMetrics.declareSource(source);
   const committer = new Committer(core.pipeline, new MemoryStore(core.local), core.stateMetrics);
   const errors: InputError[] = [];
-  for await (const batch of replayFiles(paths, replayOptions(config, deps.stdin), (error) => errors.push(error))) await committer.deliver(source.name, batch);
+  for await (const batch of replayFiles(paths, replayOptions(config, deps.stdin), (error) => errors.push(error), deps.signal)) await committer.deliver(source.name, batch);
   const exposition = await core.telemetry.exposition();
   await core.telemetry.shutdown();
   return { exposition, errors };

@@ -117,6 +117,98 @@ t.test('unreadable input: a clear message, non-zero exit, the metrics of what wa
   t.equal(sample(result.stdout, 'kms_exporter_invalid_records_total', { reason: 'truncated' }), 1);
 });
 
+t.test('a top-level JSON array of 60,000 records (78 MB, over the document limit) counts like the same records as an S3 log file', async (t) => {
+  const array = join(work, 'array.json');
+  const records = Array.from({ length: 60_000 }, (_, i) => lines[i % lines.length]);
+  writeFileSync(array, `[${records.join(',')}]`);
+  const s3 = join(work, 's3-60k.json');
+  writeFileSync(s3, `{"Records":[${records.join(',')}]}`);
+  const fromArray = run(['replay', array]);
+  const fromS3 = run(['replay', s3]);
+  t.equal(fromArray.status, 0);
+  t.equal(sample(fromArray.stdout, 'kms_config_changes_total'), truth.successfulChanges.total);
+  for (const result of ['matched', 'ignored', 'duplicate', 'invalid']) {
+    t.equal(sample(fromArray.stdout, 'kms_exporter_records_total', { result }), sample(fromS3.stdout, 'kms_exporter_records_total', { result }), result);
+  }
+});
+
+t.test('a UTF-8 byte-order mark before the trail loses no record', async (t) => {
+  const result = run(['replay', '-'], { input: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${lines.join('\n')}\n`)]) });
+  t.equal(result.status, 0);
+  checkTruth(t, result.stdout, 'BOM');
+});
+
+t.test('a damaged file counts the same as replay FILE and as cat FILE | replay -', async (t) => {
+  // A first line longer than the 64 KiB reads of a pipe, cut short, then the trail.
+  const damaged = join(work, 'damaged.jsonl');
+  writeFileSync(damaged, `{"eventVersion":"1.08","eventName":"DisableKey","padding":"${'p'.repeat(100_000)}"\n${lines.join('\n')}\n`);
+  const fromFile = run(['replay', damaged]);
+  const fromStdin = run(['replay', '-'], { input: readFileSync(damaged) });
+  const counts = (body: string) => ['matched', 'ignored', 'duplicate', 'invalid'].map((result) => sample(body, 'kms_exporter_records_total', { result }));
+  t.same(counts(fromStdin.stdout), counts(fromFile.stdout));
+  t.equal(fromStdin.status, fromFile.status);
+  // The damaged line is lost, the trail after it is not.
+  checkTruth(t, fromFile.stdout.replace(/(kms_exporter_records_total\{source="replay",result="invalid"\}) 1/, '$1 0'), 'damaged');
+  t.equal(sample(fromFile.stdout, 'kms_exporter_invalid_records_total', { reason: 'truncated' }), 1);
+});
+
+/** Every byte of `text` a terminal prints as itself: printable ASCII, or a line end. */
+const printable = (text: string) => /^[\x20-\x7e\n]*$/.test(text);
+
+t.test('replay of binary input: one printable line per file naming it not CloudTrail, exit 1, the metrics of the good file', async (t) => {
+  const binary = join(work, 'program.bin');
+  // An ELF header, then bytes that are escape sequences on a terminal (ESC [, and CSI as UTF-8 C2 9B).
+  writeFileSync(binary, Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00]), Buffer.from('\x1b[2J{"Records":[\xc2\x9b31m', 'latin1'), Buffer.alloc(5000, 0xff)]));
+  const result = run(['replay', binary, TRAIL, '/bin/ls']);
+  t.equal(result.status, 1);
+  const stderr = result.stderr.split('\n');
+  t.equal(stderr[0], `kms-change-exporter: ${binary}: not CloudTrail: binary data (starting 7f 45 4c 46 02 01 01 00), not JSON Lines, a CloudTrail log file or a CloudWatch Logs subscription payload`);
+  t.match(stderr[1], /^kms-change-exporter: \/bin\/ls: not CloudTrail: binary data \(starting 7f 45 4c 46 [0-9a-f ]+\), not JSON Lines/);
+  t.same(stderr.slice(2), ['']);
+  checkTruth(t, result.stdout, 'binary beside the trail');
+});
+
+t.test('replay of text that is not CloudTrail: printable warnings, then one line saying nothing could be read, exit 1', async (t) => {
+  const text = join(work, 'passwd');
+  // No control byte (that is binary), but a CSI (U+009B), a right-to-left override and a replacement character.
+  writeFileSync(text, 'root:x:0:0:root:/root:/bin/bash\n{"eventVersion":"\u009b31m\u202e"\n[\ufffd]\n');
+  const result = run(['replay', text]);
+  t.equal(result.status, 1);
+  t.ok(printable(result.stderr), 'nothing a terminal would act on');
+  t.equal(result.stderr.split('\n').filter((line) => !line.startsWith('{')).join('\n'), `kms-change-exporter: ${text}: not CloudTrail: no record could be read from it (2 invalid)\n`);
+  t.equal(sample(result.stdout, 'kms_exporter_records_total', { result: 'invalid' }), 2);
+});
+
+t.test('a malformed record is logged with where JSON.parse stopped, not with its bytes', async (t) => {
+  const result = run(['replay', '-'], { input: `${lines[0]}\n{"eventVersion":"1.08","eventName":"DisableKey","keyId":secret-key-material}\n` });
+  t.equal(result.status, 0);
+  t.match(result.stderr, /"reason":"malformed_json","msg":"invalid record: Unexpected token 's' is not valid JSON"/);
+  t.notMatch(result.stderr, /secret/);
+});
+
+t.test('replay of a stream prints the exposition of what it had read on SIGTERM and on SIGINT', async (t) => {
+  for (const [signal, status] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    const child = spawn(NODE, [MAIN, 'replay', '-'], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // The trail, then a bad line: its warning says the trail before it is counted. The pipe stays open.
+    child.stdin.write(`${lines.join('\n')}\n{broken\n`);
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('"reason":"malformed_json"')) resolve();
+      });
+    });
+    child.kill(signal);
+    t.equal(await exit, status, signal);
+    checkTruth(t, stdout.replace(/kms_exporter_records_total\{source="replay",result="invalid"\} 1/, 'kms_exporter_records_total{source="replay",result="invalid"} 0'), signal);
+    t.equal(sample(stdout, 'kms_exporter_invalid_records_total', { reason: 'malformed_json' }), 1);
+    t.match(stderr, new RegExp(`kms-change-exporter: stopped by ${signal}: the metrics are of what was read until then\n$`));
+  }
+});
+
 t.test('--logs writes one JSON line per change with the documented attributes', async (t) => {
   const logs = join(work, 'events.jsonl');
   const result = run(['replay', join(ROOT, 'test/fixtures/cloudtrail/ScheduleKeyDeletion.json'), '--logs', logs]);
