@@ -56,7 +56,7 @@ t.test('the image builds from the Dockerfile and runs the exporter', { skip: rea
   const config = inspect.OCIv1.config;
   tt.match(inspect.Docker.config.Healthcheck?.Test, ['CMD', 'node', '-e', /\/-\/healthy/], 'the HEALTHCHECK is in the image');
   tt.equal(config.User, '1000:1000', 'runs as uid 1000');
-  tt.same(config.Entrypoint, ['node', 'dist/src/main.js'], 'entrypoint');
+  tt.same(config.Entrypoint, ['node', '--max-semi-space-size=16', 'dist/src/main.js'], 'entrypoint');
   tt.same(config.Cmd, ['serve'], 'command');
   tt.same(Object.keys(config.ExposedPorts ?? {}), ['9842/tcp'], 'exposes 9842');
 
