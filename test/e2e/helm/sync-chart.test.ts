@@ -48,7 +48,7 @@ t.test('drift is reported, then repaired', async (tt) => {
   const check = runScript(['--check', '--root', dir]);
   tt.equal(check.status, 1, '--check exits 1 on drift');
   tt.match(check.stderr, /kms-changes\.json: missing from the chart/, '--check names the file');
-  tt.match(check.stderr, /run `node scripts\/sync-chart\.ts`/, '--check says how to fix it');
+  tt.match(check.stderr, /run `npm run sync-chart`/, '--check says how to fix it');
 
   const sync = runScript(['--root', dir]);
   tt.equal(sync.status, 0, 'sync exits 0', { stderr: sync.stderr });
