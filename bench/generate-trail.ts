@@ -104,7 +104,7 @@ export async function generateTrailFiles(options: GenerateOptions): Promise<Benc
 }
 
 function usage(): string {
-  return 'usage: node bench/generate-trail.ts --records N --seed S --out PATH [--format jsonl|s3] [--gzip] [--per-file N]';
+  return 'usage: npx node bench/generate-trail.ts --records N --seed S --out PATH [--format jsonl|s3] [--gzip] [--per-file N]';
 }
 
 async function main(): Promise<void> {

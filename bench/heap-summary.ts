@@ -49,7 +49,7 @@ export function summariseHeap(path: string): { readonly total: number; readonly 
 if (import.meta.main) {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
   if (positionals.length === 0) {
-    process.stderr.write('usage: node bench/heap-summary.ts FILE.heapsnapshot [--top N]\n');
+    process.stderr.write('usage: npx node bench/heap-summary.ts FILE.heapsnapshot [--top N]\n');
     process.exit(1);
   }
   for (const file of positionals) {

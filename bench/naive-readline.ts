@@ -44,7 +44,7 @@ async function count(path: string, counts: Counts): Promise<void> {
 
 const paths = process.argv.slice(2);
 if (paths.length === 0) {
-  process.stderr.write('usage: node bench/naive-readline.ts FILE.jsonl[.gz]...\n');
+  process.stderr.write('usage: npx node bench/naive-readline.ts FILE.jsonl[.gz]...\n');
   process.exit(2);
 }
 const counts: Counts = { records: 0, invalid: 0, changes: 0, failures: 0, byEventName: {} };

@@ -236,7 +236,7 @@ export function createReplaySuite(): Suite {
         '`kms-change-exporter replay`: the product, `node dist/src/main.js replay FILE`, exposition to a file; the check compares its counters by event name with the generator\'s truth.',
         '`zcat` / `node: gunzip only`: the same records, in the same order, as gzipped CloudTrail S3 log files (`{"Records":[...]}`); decompression alone, by gzip 1.12 and by node:zlib streams (`bench/node-gunzip.ts`).',
       ];
-      if (jsonl !== null) notes.push(`Generation: ${jsonl.generationSeconds} s for the JSON Lines trail${s3 === null ? '' : `, ${s3.generationSeconds} s for the gzipped S3 set`} (\`node bench/generate-trail.ts\`, not timed here).`);
+      if (jsonl !== null) notes.push(`Generation: ${jsonl.generationSeconds} s for the JSON Lines trail${s3 === null ? '' : `, ${s3.generationSeconds} s for the gzipped S3 set`} (\`npx node bench/generate-trail.ts\`, not timed here).`);
       if (context.scriptExt === '.ts') {
         notes.push('The Node baselines ran from `.ts` source: type stripping adds about 16 MiB of RSS and 20 ms of start-up to them (`npm run bench` runs them compiled, like the product).');
       }

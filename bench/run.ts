@@ -7,7 +7,7 @@ import { createReplaySuite } from './replay.ts';
 // A new benchmark (Firehose push under autocannon, /metrics rendering...) is a Suite in its own file, listed here.
 const SUITES: readonly Suite[] = [createReplaySuite()];
 
-const USAGE = `usage: node bench/run.ts [--suite NAME]... [--reps N] [--only SUBSTRING]... [--records N] [--seed N] [--per-file N] [--regenerate] [--skip-gzip]
+const USAGE = `usage: npx node bench/run.ts [--suite NAME]... [--reps N] [--only SUBSTRING]... [--records N] [--seed N] [--per-file N] [--regenerate] [--skip-gzip]
 suites: ${SUITES.map((s) => s.name).join(', ')}`;
 
 async function main(): Promise<void> {

@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
 });
 const MAIN = args.product ?? DEFAULT_MAIN;
 if (args.help) {
-  process.stdout.write('usage: node bench/state-memory.ts [--records N] [--only NAME|PREFIX*]... [--connections N] [--events-per-payload N] [--accounts N] [--seed N] [--node-flags=FLAGS] [--env NAME=VALUE]... [--heap-snapshot] [--product PATH/main.js]\n');
+  process.stdout.write('usage: npx node bench/state-memory.ts [--records N] [--only NAME|PREFIX*]... [--connections N] [--events-per-payload N] [--accounts N] [--seed N] [--node-flags=FLAGS] [--env NAME=VALUE]... [--heap-snapshot] [--product PATH/main.js]\n');
   process.exit(0);
 }
 const RECORDS = Number(args.records);

@@ -62,7 +62,7 @@ function main(argv: readonly string[]): number {
       process.stdout.write(`${shown}: the dashboards and the README outline match the generator\n`);
       return 0;
     }
-    process.stderr.write(`${problems.map((problem) => `${shown}/${problem}`).join('\n')}\nrun: node dashboards/build.ts\n`);
+    process.stderr.write(`${problems.map((problem) => `${shown}/${problem}`).join('\n')}\nrun: npm run dashboards\n`);
     return 1;
   }
   const files = expectedFiles(dir);

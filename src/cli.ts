@@ -1,12 +1,13 @@
 // The command line: serve, replay, filter-pattern and iam-policy, each setting a flag and an environment variable.
 
 import { closeSync, openSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
-import { buildIamPolicy } from './catalog/iam-policy.ts';
+import { buildIamPolicy, DEFAULT_DELIVERY_STREAM } from './catalog/iam-policy.ts';
+import type { IamPolicyRequest } from './catalog/iam-policy.ts';
 import type { Config } from './config.ts';
-import { loadConfig, settingOptions } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { AWS_REGION_SYNTAX, loadConfig, settingOptions, SOURCES, switchesFromEnv } from './config.ts';
+import { ConfigError, ListenError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { buildService, runReplay } from './service.ts';
 import { operatorLog } from './telemetry.ts';
@@ -40,7 +41,15 @@ async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   };
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
-  await service.start();
+  try {
+    await service.start();
+  } catch (error) {
+    if (!(error instanceof ListenError)) throw error;
+    process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
+    await service.stop();
+    closeLogsFile(logsFd);
+    process.exit(error.exitCode);
+  }
   try {
     await service.restored;
   } catch (error) {
@@ -50,14 +59,52 @@ async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
+/** The exit status of a process stopped by `signal`, as a shell reports it. */
+const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Replays the paths and prints the exposition; SIGTERM or SIGINT stops the reading (a stream that never ends) and prints what was read. */
 async function replay(paths: readonly string[], config: Config, env: NodeJS.ProcessEnv): Promise<number> {
   const log = operatorLog(config.logLevel);
   const logsFd = openLogsFile(config.logsFile, false);
-  const result = await runReplay(paths, config, { env, log, logsFd, stdin: process.stdin });
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => stop.abort(signal);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  let result;
+  try {
+    result = await runReplay(paths, config, { env, log, logsFd, stdin: process.stdin, signal: stop.signal });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
   process.stdout.write(result.exposition);
   closeLogsFile(logsFd);
   for (const error of result.errors) process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
+  if (stop.signal.aborted) {
+    const signal = String(stop.signal.reason);
+    process.stderr.write(`${SERVICE_NAME}: stopped by ${signal}: the metrics are of what was read until then\n`);
+    return SIGNAL_EXIT[signal] ?? 1;
+  }
   return result.errors.length > 0 ? 1 : 0;
+}
+
+/** The iam-policy options, checked: a policy for a wrong account or region would be silently useless, and a wildcard one is not least privilege. */
+function iamPolicyRequest(options: { source: string; logGroup: string; region?: string; account?: string; deliveryStream: string }): IamPolicyRequest {
+  const split = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const fail = (flag: string, reason: string) => new ConfigError(flag, flag, reason);
+  const sources = split(options.source);
+  for (const source of sources) if (!(SOURCES as readonly string[]).includes(source)) throw fail('--source', `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(source)}`);
+  const needed = sources.filter((source) => source !== 'replay');
+  if (needed.length === 0) throw fail('--source', 'replay reads local files and calls no AWS API: it needs no IAM policy');
+  if (needed.includes('firehose') && needed.length > 1) throw fail('--source', 'firehose\'s policy is for the role CloudWatch Logs assumes, not the exporter\'s: ask for it on its own');
+  if (options.account === undefined) throw fail('--account', 'give the 12-digit AWS account id (a policy without one would be a wildcard)');
+  if (!/^\d{12}$/.test(options.account)) throw fail('--account', `expected a 12-digit AWS account id, got ${JSON.stringify(options.account)}`);
+  if (options.region === undefined || options.region === '') throw fail('--region', 'give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
+  if (!AWS_REGION_SYNTAX.test(options.region)) throw fail('--region', `expected an AWS region such as us-east-1 or eu-west-1, got ${JSON.stringify(options.region)}`);
+  const logGroups = split(options.logGroup);
+  if (needed.some((source) => source === 'poll' || source === 'live-tail') && logGroups.length === 0) throw fail('--log-group', 'name the CloudTrail log groups the poll and live-tail sources read (a policy for every group would be a wildcard)');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(options.deliveryStream)) throw fail('--delivery-stream', `expected a delivery stream name (1 to 64 letters, digits, '_', '.', '-'), got ${JSON.stringify(options.deliveryStream)}`);
+  return { sources: needed, logGroups, region: options.region, account: options.account, deliveryStream: options.deliveryStream };
 }
 
 export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
@@ -65,19 +112,23 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
     .name(SERVICE_NAME)
     .description('Counts AWS KMS configuration changes in a CloudTrail log group as Prometheus metrics and OpenTelemetry log events.')
     .version(VERSION)
-    .showHelpAfterError()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    // A usage error is one line and exit 2, like a bad setting; the subcommands inherit both.
+    .exitOverride()
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => write(`${SERVICE_NAME}: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see ${SERVICE_NAME} --help)\n`),
+    });
 
   const serveCommand = program.command('serve').description('run the service: the configured sources plus the HTTP server (/metrics, /-/healthy, /-/ready)');
   for (const option of settingOptions('serve')) serveCommand.addOption(option);
-  serveCommand.action(async (options: Record<string, unknown>) => serve(loadConfig(options), env));
+  serveCommand.action(async (options: Record<string, unknown>) => serve(loadConfig(switchesFromEnv(options, env)), env));
 
   const replayCommand = program
     .command('replay')
     .description('run files (JSON Lines, CloudTrail S3 log files, CloudWatch Logs subscription payloads; plain or gzip) through the pipeline and print the metrics')
     .argument('<paths...>', 'files to read, or - for stdin');
   for (const option of settingOptions('replay')) replayCommand.addOption(option);
-  replayCommand.action(async (paths: string[], options: Record<string, unknown>) => setExitCode(await replay(paths, loadConfig(options, { sources: ['replay'] }), env)));
+  replayCommand.action(async (paths: string[], options: Record<string, unknown>) => setExitCode(await replay(paths, loadConfig(switchesFromEnv(options, env), { sources: ['replay'] }), env)));
 
   program
     .command('filter-pattern')
@@ -88,14 +139,14 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
 
   program
     .command('iam-policy')
-    .description('print the least-privilege IAM policy for the chosen sources and log groups')
-    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose, replay', 'poll')
-    .option('--log-group <names>', 'comma-separated log group names or ARNs', '')
-    .option('--region <region>', 'region of log groups named without an ARN', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? '*')
-    .option('--account <id>', 'account of log groups named without an ARN', '*')
-    .action((options: { source: string; logGroup: string; region: string; account: string }) => {
-      const split = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      process.stdout.write(`${JSON.stringify(buildIamPolicy({ sources: split(options.source), logGroups: split(options.logGroup), region: options.region, account: options.account }), null, 2)}\n`);
+    .description('print the least-privilege IAM policy: for poll and live-tail the exporter\'s role; for firehose the role CloudWatch Logs assumes to write into the delivery stream')
+    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose (replay calls no AWS API)', 'poll')
+    .option('--log-group <names>', 'comma-separated log group names or ARNs (poll, live-tail)', '')
+    .option('--region <region>', 'region of the log groups and the delivery stream (default AWS_REGION)', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'])
+    .option('--account <id>', 'the 12-digit account of the log groups named without an ARN and of the delivery stream')
+    .option('--delivery-stream <name>', 'firehose: the delivery stream the subscription filter writes to', DEFAULT_DELIVERY_STREAM)
+    .action((options: { source: string; logGroup: string; region?: string; account?: string; deliveryStream: string }) => {
+      process.stdout.write(`${JSON.stringify(buildIamPolicy(iamPolicyRequest(options)), null, 2)}\n`);
     });
   return program;
 }
@@ -108,6 +159,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; anything else commander refuses (unknown flag or command, missing argument) is a usage error.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (error instanceof ConfigError) {
       process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
       process.exitCode = error.exitCode;

@@ -21,6 +21,8 @@ export interface Config {
   readonly sources: readonly SourceName[];
   readonly replayPaths: readonly string[];
   readonly logGroups: readonly string[];
+  /** The AWS region for the CloudWatch Logs client; undefined leaves it to the SDK's chain (the profile's region). */
+  readonly region: string | undefined;
   readonly pollInterval: number;
   readonly latenessWindow: number;
   readonly lookback: number;
@@ -33,6 +35,12 @@ export interface Config {
   readonly staleAfter: number;
   readonly firehoseAccessKeyFile: string | undefined;
   readonly firehoseMaxBodyBytes: number;
+  readonly webConfigFile: string | undefined;
+  readonly pushMaxInflightBytes: number;
+  readonly headerTimeout: number;
+  readonly requestTimeout: number;
+  readonly idleTimeout: number;
+  readonly maxConnections: number;
   readonly logsFile: string | undefined;
   readonly labelKeyId: boolean;
   readonly labelPrincipal: boolean;
@@ -73,20 +81,47 @@ interface Setting<K extends keyof Config> {
   readonly scope: Scope;
   /** The text default, shown in --help and parsed like user input. */
   readonly default?: string;
+  /** A plain switch (`--label-key-id`, never taking the next argument); its variable takes true or false. */
   readonly boolean?: boolean;
   readonly parse: z.ZodType<Config[K]>;
 }
 
 const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 
-const byteSize = z.string().transform((text, ctx) => {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
-  const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
-  if (match === null || unit === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a size such as 1MiB or 65536, got ${JSON.stringify(text)}` });
+/** 65536 → "64KiB", for messages. */
+function formatSize(bytes: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (bytes % size === 0) return `${bytes / size}${unit}`;
+  return String(bytes);
+}
+
+/** "64MiB", "1MB", "65536" → bytes, within [min, max]. */
+const byteSize = (min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+    const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
+    if (match === null || unit === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a size such as 1MiB or 65536, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    const bytes = Math.floor(Number(match[1]) * unit);
+    if (bytes < min || bytes > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a size from ${formatSize(min)} to ${formatSize(max)}, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+/** AWS region names: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1. */
+export const AWS_REGION_SYNTAX = /^[a-z]{2}(?:-(?:gov|iso[a-z]?))?-[a-z]+-\d{1,2}$/;
+
+const regionName = z.string().transform((text, ctx): string | undefined => {
+  const value = text.trim();
+  if (value === '') return undefined;
+  if (!AWS_REGION_SYNTAX.test(value)) {
+    ctx.addIssue({ code: 'custom', message: `expected an AWS region such as us-east-1 or eu-west-1, got ${JSON.stringify(text)}` });
     return z.NEVER;
   }
-  return Math.floor(Number(match[1]) * unit);
+  return value;
 });
 
 const positiveInt = (max: number) =>
@@ -116,6 +151,19 @@ const bool = z.string().transform((text, ctx) => {
   ctx.addIssue({ code: 'custom', message: `expected true or false, got ${JSON.stringify(text)}` });
   return z.NEVER;
 });
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** One of a closed list, with the bad value and the allowed ones in the message. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.string().transform((text, ctx): T[number] => {
+    const value = text.trim();
+    if (!(values as readonly string[]).includes(value)) {
+      ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return value as T[number];
+  });
 
 const list = z.string().transform((text) =>
   text
@@ -167,6 +215,7 @@ export const SETTINGS = [
   { key: 'listenAddress', flag: '--listen-address <host:port>', env: 'KMS_EXPORTER_LISTEN_ADDRESS', scope: 'serve', default: ':9842', description: 'where the HTTP server listens (/metrics, /-/healthy, /-/ready)', parse: listenAddress },
   { key: 'sources', flag: '--source <names>', env: 'KMS_EXPORTER_SOURCE', scope: 'serve', default: 'poll', description: `comma-separated sources: ${SOURCES.join(', ')}`, parse: sources },
   { key: 'logGroups', flag: '--log-group <names>', env: 'KMS_EXPORTER_LOG_GROUPS', scope: 'serve', default: '', description: 'comma-separated CloudTrail log group names or ARNs (poll, live-tail; ARNs for cross-account)', parse: list },
+  { key: 'region', flag: '--region <region>', env: 'AWS_REGION', scope: 'serve', description: 'region of the log groups (poll, live-tail); without it the AWS SDK looks in the profile of ~/.aws/config', parse: regionName },
   { key: 'pollInterval', flag: '--poll-interval <duration>', env: 'KMS_EXPORTER_POLL_INTERVAL', scope: 'serve', default: '30s', description: 'time between FilterLogEvents cycles of the poll source', parse: duration(1000, 86_400_000) },
   { key: 'latenessWindow', flag: '--lateness-window <duration>', env: 'KMS_EXPORTER_LATENESS_WINDOW', scope: 'serve', default: '20m', description: 'how far back each poll re-reads for CloudTrail records that arrive late', parse: duration(0, 86_400_000) },
   { key: 'lookback', flag: '--lookback <duration>', env: 'KMS_EXPORTER_LOOKBACK', scope: 'serve', default: '1h', description: 'how far back the first poll reads when there is no checkpoint', parse: duration(0, 30 * 86_400_000) },
@@ -178,30 +227,49 @@ export const SETTINGS = [
   { key: 'awsMaxAttempts', flag: '--aws-max-attempts <n>', env: 'KMS_EXPORTER_AWS_MAX_ATTEMPTS', scope: 'serve', default: '8', description: 'attempts per AWS call, retried with adaptive backoff on throttling and 5xx', parse: positiveInt(20) },
   { key: 'staleAfter', flag: '--stale-after <duration>', env: 'KMS_EXPORTER_STALE_AFTER', scope: 'serve', default: '5m', description: 'a source that has not succeeded for this long makes /-/ready answer 503', parse: duration(1000, 86_400_000) },
   { key: 'firehoseAccessKeyFile', flag: '--firehose-access-key-file <path>', env: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', scope: 'serve', description: 'file holding the Firehose access key (or set KMS_EXPORTER_FIREHOSE_ACCESS_KEY; never a flag, to keep it out of ps)', parse: z.string().min(1).optional() },
-  { key: 'firehoseMaxBodyBytes', flag: '--firehose-max-body <size>', env: 'KMS_EXPORTER_FIREHOSE_MAX_BODY', scope: 'serve', default: '64MiB', description: 'largest /firehose request body, after gzip decoding; larger requests get 413', parse: byteSize },
+  { key: 'firehoseMaxBodyBytes', flag: '--firehose-max-body <size>', env: 'KMS_EXPORTER_FIREHOSE_MAX_BODY', scope: 'serve', default: '64MiB', description: 'largest /firehose request body, after gzip decoding; larger requests get 413', parse: byteSize(64 * 1024, 1024 ** 3) },
+  { key: 'webConfigFile', flag: '--web-config-file <path>', env: 'KMS_EXPORTER_WEB_CONFIG_FILE', scope: 'serve', description: 'exporter-toolkit web configuration (YAML): TLS with certificates reloaded when they change, client certificates, response headers, basic auth users with bcrypt hashes (not asked of /firehose, which has its access key)', parse: z.string().min(1).optional() },
+  { key: 'pushMaxInflightBytes', flag: '--push-max-inflight <size>', env: 'KMS_EXPORTER_PUSH_MAX_INFLIGHT', scope: 'serve', default: '128MiB', description: 'request body bytes all push requests together may hold at once; beyond it they get 503 (Firehose retries) before their body is read', parse: byteSize(64 * 1024, 64 * 1024 ** 3) },
+  { key: 'headerTimeout', flag: '--header-timeout <duration>', env: 'KMS_EXPORTER_HEADER_TIMEOUT', scope: 'serve', default: '10s', description: 'a connection that has not sent its request headers within this long is closed', parse: duration(100, 3_600_000) },
+  { key: 'requestTimeout', flag: '--request-timeout <duration>', env: 'KMS_EXPORTER_REQUEST_TIMEOUT', scope: 'serve', default: '2m', description: 'a request whose body has not arrived in full within this long is closed (Firehose gives an endpoint 3 minutes)', parse: duration(100, 3_600_000) },
+  { key: 'idleTimeout', flag: '--idle-timeout <duration>', env: 'KMS_EXPORTER_IDLE_TIMEOUT', scope: 'serve', default: '65s', description: 'an idle keep-alive connection is closed after this long (above the 60s idle timeout of the usual load balancers)', parse: duration(100, 3_600_000) },
+  { key: 'maxConnections', flag: '--max-connections <n>', env: 'KMS_EXPORTER_MAX_CONNECTIONS', scope: 'serve', default: '512', description: 'open connections at most (keep it under the file descriptor limit); beyond it the oldest connection without a request in progress is closed, so a scrape still gets in', parse: positiveInt(1_000_000) },
   { key: 'replayPaths', flag: '--replay <paths>', env: 'KMS_EXPORTER_REPLAY', scope: 'serve', default: '', description: 'comma-separated files the replay source reads at start (- for stdin)', parse: list },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
-  { key: 'labelKeyId', flag: '--label-key-id [bool]', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
-  { key: 'labelPrincipal', flag: '--label-principal [bool]', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },
+  { key: 'labelKeyId', flag: '--label-key-id', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
+  { key: 'labelPrincipal', flag: '--label-principal', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },
   { key: 'labelValueLimit', flag: '--label-value-limit <n>', env: 'KMS_EXPORTER_LABEL_VALUE_LIMIT', scope: 'pipeline', default: '500', description: 'distinct key_id / principal values before new ones are counted as __overflow__', parse: positiveInt(100_000) },
   { key: 'seriesLimit', flag: '--series-limit <n>', env: 'KMS_EXPORTER_SERIES_LIMIT', scope: 'pipeline', default: '5000', description: 'most series per metric between two scrapes; beyond it they fold into otel_metric_overflow="true"', parse: positiveInt(1_000_000) },
   { key: 'dedupeCapacity', flag: '--dedupe-capacity <n>', env: 'KMS_EXPORTER_DEDUPE_CAPACITY', scope: 'pipeline', default: '100000', description: 'CloudTrail eventIDs (and push request ids) remembered to drop duplicate deliveries; the oldest are forgotten first', parse: positiveInt(10_000_000) },
   { key: 'keyStateLimit', flag: '--key-state-limit <n>', env: 'KMS_EXPORTER_KEY_STATE_LIMIT', scope: 'pipeline', default: '5000', description: 'entries kept in each key-state table (pending deletions, last lifecycle event, aliases, key material expiries); when full the deletion or expiry furthest away, or the alias changed longest ago, is dropped, and counted', parse: positiveInt(1_000_000) },
-  { key: 'maxRecordBytes', flag: '--max-record-bytes <size>', env: 'KMS_EXPORTER_MAX_RECORD_BYTES', scope: 'pipeline', default: '1MiB', description: 'a record larger than this is invalid (CloudWatch Logs caps events at 256 KB)', parse: byteSize },
+  { key: 'maxRecordBytes', flag: '--max-record-bytes <size>', env: 'KMS_EXPORTER_MAX_RECORD_BYTES', scope: 'pipeline', default: '1MiB', description: 'a record larger than this is invalid (CloudWatch Logs caps events at 256 KB)', parse: byteSize(1024, 64 * 1024 ** 2) },
   { key: 'minDeletionWindowDays', flag: '--min-deletion-window-days <days>', env: 'KMS_EXPORTER_MIN_DELETION_WINDOW_DAYS', scope: 'pipeline', default: '30', description: 'a ScheduleKeyDeletion with a shorter waiting period raises the finding short_deletion_window (AWS allows 7 to 30 days, 30 by default)', parse: intRange(7, 30) },
   { key: 'expectationsFile', flag: '--expectations <file>', env: 'KMS_EXPORTER_EXPECTATIONS_FILE', scope: 'pipeline', description: 'YAML rules naming the changes a team expects (its automation, AWS services\' own grants): counted with expected="true" and ticketed, never paged; findings still page (see examples/expectations.yml)', parse: z.string().min(1).optional() },
   { key: 'accountsFile', flag: '--accounts <file>', env: 'KMS_EXPORTER_ACCOUNTS_FILE', scope: 'pipeline', description: 'YAML naming the organisation\'s accounts (name, environment, owner; or aws organizations list-accounts output): kms_aws_account_info, names in log events, and the accounts the external findings count as ours (see examples/accounts.yml)', parse: z.string().min(1).optional() },
-  { key: 'logLevel', flag: '--log-level <level>', env: 'KMS_EXPORTER_LOG_LEVEL', scope: 'pipeline', default: 'info', description: 'operator log level: fatal, error, warn, info, debug, trace, silent', parse: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'KMS_EXPORTER_LOG_LEVEL', scope: 'pipeline', default: 'info', description: `operator log level: ${LOG_LEVELS.join(', ')}`, parse: oneOf(LOG_LEVELS) },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /** The commander options of the settings a command takes; values stay strings until {@link loadConfig}. */
 export function settingOptions(command: 'serve' | 'replay'): Option[] {
   return SETTINGS.filter((setting) => command === 'serve' || setting.scope === 'pipeline').map((setting) => {
+    // Commander would set a switch to true whenever its variable is set, even to "false": read by switchesFromEnv instead.
+    if ('boolean' in setting) return new Option(setting.flag, `${setting.description} (env: ${setting.env}=true|false)`);
     const option = new Option(setting.flag, setting.description).env(setting.env);
     if ('default' in setting && setting.default !== '') option.default(setting.default);
-    if ('boolean' in setting) option.preset('true');
     return option;
   });
+}
+
+/** The switches not given on the command line, from their variables (true/false, 1/0, yes/no, on/off). */
+export function switchesFromEnv(raw: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const values: Record<string, unknown> = { ...raw };
+  for (const setting of SETTINGS) {
+    if (!('boolean' in setting)) continue;
+    const name = camel(setting.flag);
+    const fromEnv = env[setting.env];
+    if (values[name] === undefined && fromEnv !== undefined) values[name] = fromEnv;
+  }
+  return values;
 }
 
 function camel(flag: string): string {
@@ -244,6 +312,9 @@ export function checkServeConfig(config: Config): void {
     throw new ConfigError('--checkpoint-file', 'KMS_EXPORTER_CHECKPOINT_FILE', 'give either a checkpoint file (one process) or --state-url (replicas sharing Redis/Valkey), not both');
   }
   if (config.checkpointFile !== undefined) checkCheckpointDirectory(config.checkpointFile);
+  if (config.sources.includes('firehose') && config.pushMaxInflightBytes < config.firehoseMaxBodyBytes) {
+    throw new ConfigError('--push-max-inflight', 'KMS_EXPORTER_PUSH_MAX_INFLIGHT', `${config.pushMaxInflightBytes} bytes is less than --firehose-max-body (${config.firehoseMaxBodyBytes}): the largest request could never be taken`);
+  }
 }
 
 /** A checkpoint in a directory that is missing or read-only would fail at the first commit: say so at start. */

@@ -1,5 +1,7 @@
 // Every coded error the exporter reports to a person, with its message and exit code or HTTP status.
 
+import { printableText } from './printable-text.ts';
+
 /** A setting failed validation: the start stops, naming the flag and its environment variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -15,7 +17,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** An input named on the command line could not be read to its end. */
+/** An input named on the command line could not be read to its end, or held nothing that could be read. */
 export class InputError extends Error {
   override readonly name = 'InputError';
   readonly code = 'KMS_EXPORTER_BAD_INPUT';
@@ -23,7 +25,8 @@ export class InputError extends Error {
   readonly path: string;
 
   constructor(path: string, reason: string) {
-    super(`${path}: ${reason}`);
+    // A path is any bytes, and a reason may quote the input: printed, not sent raw to the terminal.
+    super(printableText(`${path}: ${reason}`));
     this.path = path;
   }
 }
@@ -62,5 +65,28 @@ export class NotRestoredError extends Error {
 
   constructor(detail: string) {
     super(`not serving yet: ${detail}`);
+  }
+}
+
+/** What a failed bind means, in words: the system error codes of listen() and of the host name lookup before it. */
+const LISTEN_REASONS: Readonly<Record<string, { readonly reason: string; readonly exitCode: 1 | 2 }>> = {
+  EADDRINUSE: { reason: 'address already in use', exitCode: 1 },
+  EACCES: { reason: 'permission denied (ports below 1024 need privileges)', exitCode: 1 },
+  EADDRNOTAVAIL: { reason: 'address not available on this host', exitCode: 2 },
+  ENOTFOUND: { reason: 'host name does not resolve', exitCode: 2 },
+  EAI_AGAIN: { reason: 'host name lookup failed for now (temporary DNS failure)', exitCode: 1 },
+};
+
+/** The HTTP server could not bind its address: one line naming it and why; a setting that can never work exits 2. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  readonly code = 'KMS_EXPORTER_CANNOT_LISTEN';
+  readonly exitCode: 1 | 2;
+
+  constructor(host: string, port: number, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+    const known = LISTEN_REASONS[code];
+    super(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${known?.reason ?? (cause as Error | undefined)?.message ?? String(cause)}`, { cause });
+    this.exitCode = known?.exitCode ?? 1;
   }
 }

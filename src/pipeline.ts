@@ -13,6 +13,7 @@ import { assessChange } from './classify/assessment.ts';
 import type { KeyIdentity } from './classify/key-identity.ts';
 import type { Classification, KmsChange } from './classify/kms-change.ts';
 import { classifyRecord } from './classify/kms-change.ts';
+import { jsonErrorDetail } from './decode/json-error.ts';
 import { mayBeChangeText } from './decode/prefilter.ts';
 import type { InvalidRecord, RawRecord, RecordBatch } from './record-batch.ts';
 import type { ChangeLogEvents } from './record/change-log-events.ts';
@@ -79,7 +80,7 @@ function parse(raw: RawRecord): { readonly classification: Classification; reado
   try {
     value = JSON.parse(raw);
   } catch (error) {
-    return { classification: { kind: 'invalid', reason: 'malformed_json', detail: (error as Error).message }, record: undefined };
+    return { classification: { kind: 'invalid', reason: 'malformed_json', detail: jsonErrorDetail(error) }, record: undefined };
   }
   return { classification: classifyRecord(value), record: value };
 }

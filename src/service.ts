@@ -8,7 +8,7 @@ import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
 import { checkServeConfig, firehoseAccessKey } from './config.ts';
 import type { InputError } from './errors.ts';
-import { NotRestoredError } from './errors.ts';
+import { ListenError, NotRestoredError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { Pipeline } from './pipeline.ts';
 import { ChangeLogEvents } from './record/change-log-events.ts';
@@ -17,16 +17,20 @@ import { loadAccounts, NO_ACCOUNTS } from './accounts-file.ts';
 import { loadExpectations } from './expectations/expectations-file.ts';
 import { NO_EXPECTATIONS } from './expectations/expectation-rules.ts';
 import { CounterLedger } from './record/counter-ledger.ts';
+import { processMetrics } from './record/process-metrics.ts';
 import { declareInstruments } from './record/instruments.ts';
 import type { Instruments } from './record/instruments.ts';
 import { SelfMetrics } from './record/self-metrics.ts';
 import { StateMetrics } from './record/state-metrics.ts';
 import { throttledLog } from './record/throttled-log.ts';
 import { buildApp } from './serve/app.ts';
+import { loadWebConfig } from './serve/web-config.ts';
+import { InflightBudget } from './serve/push-guard.ts';
 import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
 import { PollSource } from './sources/filter-log-events.ts';
 import { FirehoseSource } from './sources/firehose/firehose-source.ts';
 import { LiveTailSource } from './sources/live-tail.ts';
+import { printableText } from './printable-text.ts';
 import { ReplaySource, replayFiles } from './sources/replay-files.ts';
 import type { ReplayOptions } from './sources/replay-files.ts';
 import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
@@ -99,7 +103,7 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
       minDeletionWindowDays: config.minDeletionWindowDays,
     },
     now,
-    onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${invalid.detail}`),
+    onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${printableText(invalid.detail)}`),
   });
   return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, keyNames: keyState, local, pipeline };
 }
@@ -114,14 +118,14 @@ export interface ReplayResult {
   readonly errors: readonly InputError[];
 }
 
-/** The replay command: every path through the pipeline, then the exposition. */
-export async function runReplay(paths: readonly string[], config: Config, deps: CoreDeps & { readonly stdin: Readable }): Promise<ReplayResult> {
+/** The replay command: every path through the pipeline, then the exposition; `signal` stops the reading (a stream that never ends) and keeps what was read. */
+export async function runReplay(paths: readonly string[], config: Config, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }): Promise<ReplayResult> {
   const core = await buildCore(config, deps);
   const source = { name: 'replay', errorKinds: ['unreadable_input'], eventKinds: [] };
   core.selfMetrics.declareSource(source);
   const committer = new Committer(core.pipeline, new MemoryStore(core.local), core.stateMetrics);
   const errors: InputError[] = [];
-  for await (const batch of replayFiles(paths, replayOptions(config, deps.stdin), (error) => errors.push(error))) await committer.deliver(source.name, batch);
+  for await (const batch of replayFiles(paths, replayOptions(config, deps.stdin), (error) => errors.push(error), deps.signal)) await committer.deliver(source.name, batch);
   const exposition = await core.telemetry.exposition();
   await core.telemetry.shutdown();
   return { exposition, errors };
@@ -131,6 +135,8 @@ export interface ServiceDeps extends CoreDeps {
   readonly stdin?: Readable;
   /** The CloudWatch Logs API for poll and live tail; the SDK client when not given. */
   readonly cloudWatchLogs?: CloudWatchLogsApi;
+  /** How long stop waits for requests in progress before closing their connections; default 5 s. */
+  readonly stopGrace?: number;
 }
 
 export interface Service {
@@ -161,6 +167,7 @@ async function buildStore(config: Config, core: Core, parts: ReplicaParts, log: 
 
 export async function buildService(config: Config, deps: ServiceDeps): Promise<Service> {
   checkServeConfig(config);
+  const web = config.webConfigFile === undefined ? undefined : loadWebConfig(config.webConfigFile);
   const now = deps.now ?? Date.now;
   const log = deps.log;
   const core = await buildCore(config, deps);
@@ -198,7 +205,18 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
   let poll: PollSource | undefined;
   if (config.sources.includes('replay')) sources.push(new ReplaySource({ ...replayOptions(config, deps.stdin ?? process.stdin), paths: config.replayPaths, context: context('replay') }));
   if (config.sources.includes('firehose')) {
-    sources.push(new FirehoseSource({ accessKey: firehoseAccessKey(config, deps.env), maxBodyBytes: config.firehoseMaxBodyBytes, context: context('firehose'), restored: () => restored }));
+    const budget = new InflightBudget(config.pushMaxInflightBytes);
+    core.selfMetrics.pushBudget(budget);
+    sources.push(
+      new FirehoseSource({
+        accessKey: firehoseAccessKey(config, deps.env),
+        maxBodyBytes: config.firehoseMaxBodyBytes,
+        maxRecordBytes: config.maxRecordBytes,
+        budget,
+        context: context('firehose'),
+        restored: () => restored,
+      }),
+    );
   }
   if (config.sources.includes('poll') || config.sources.includes('live-tail')) {
     const api = deps.cloudWatchLogs ?? (await cloudWatchLogs(config, core.selfMetrics, deps.env));
@@ -232,14 +250,18 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
     for (const source of sources) parts[source.name] = restored ? source.status() : { ready: false, detail: 'waiting for the state to be restored' };
     return parts;
   };
+  const runtime = processMetrics();
   const app = await buildApp({
     version: VERSION,
     logger: log,
     metrics: async () => {
       if (!restored) throw new NotRestoredError(store.status().detail);
-      return commits.scrape(() => core.telemetry.exposition());
+      const ours = await commits.scrape(() => core.telemetry.exposition());
+      return `${ours}${ours.endsWith('\n') || ours === '' ? '' : '\n'}${await runtime.exposition()}`;
     },
     status,
+    web,
+    limits: { headerTimeout: config.headerTimeout, requestTimeout: config.requestTimeout, idleTimeout: config.idleTimeout, maxConnections: config.maxConnections },
     plugins: sources.flatMap((source) => (source.routes === undefined ? [] : [source.routes])),
   });
 
@@ -253,7 +275,10 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
     sources,
     restored: restoredPromise,
     async start(options = {}) {
-      const address = options.listen === false ? undefined : await app.listen({ host: config.listenAddress.host, port: config.listenAddress.port });
+      const { host, port } = config.listenAddress;
+      const address = options.listen === false ? undefined : await app.listen({ host, port }).catch((error: unknown) => {
+        throw new ListenError(host, port, error);
+      });
       running.push(
         (async () => {
           try {
@@ -278,7 +303,11 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
         if (config.replayPaths.includes('-')) deps.stdin?.destroy();
         await Promise.race([Promise.allSettled(running), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
         await commits.idle();
-        await app.close();
+        // A sender holding a request body open must not hold the stop hostage either: after the grace, its connection is cut.
+        const closed = app.close();
+        const grace = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), deps.stopGrace ?? 5000).unref());
+        if (!(await Promise.race([closed.then(() => true), grace]))) app.server.closeAllConnections();
+        await closed;
         await core.telemetry.shutdown();
         await store.close();
       })();

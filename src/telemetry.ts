@@ -1,11 +1,13 @@
 // The OpenTelemetry providers (metrics through the Prometheus serializer, log events through OTLP or JSON lines) and the operator's log.
 
 import type { Attributes, ObservableGauge } from '@opentelemetry/api';
-import { setGlobalErrorHandler } from '@opentelemetry/core';
+import { Console } from 'node:console';
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, hrTimeToMicroseconds, setGlobalErrorHandler } from '@opentelemetry/core';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BatchLogRecordProcessor, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter, LogRecordProcessor, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AggregationTemporality, DataPointType, InstrumentType, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { pino } from 'pino';
@@ -47,6 +49,41 @@ export interface TelemetryOptions {
 }
 
 /**
+ * OTEL_LOGS_EXPORTER=console: the SDK's ConsoleLogRecordExporter output (same fields, console.dir
+ * at depth 3), written to stderr. The SDK's writes to stdout, which carries replay's exposition
+ * (and serve's log events with --logs -): a console record there breaks the exposition.
+ */
+class StderrConsoleLogRecordExporter implements LogRecordExporter {
+  private readonly console = new Console({ stdout: process.stderr, stderr: process.stderr });
+
+  export(logs: ReadableLogRecord[], done: (result: ExportResult) => void): void {
+    for (const record of logs) {
+      this.console.dir(
+        {
+          resource: { attributes: record.resource.attributes },
+          instrumentationScope: record.instrumentationScope,
+          timestamp: hrTimeToMicroseconds(record.hrTime),
+          traceId: record.spanContext?.traceId,
+          spanId: record.spanContext?.spanId,
+          traceFlags: record.spanContext?.traceFlags,
+          severityText: record.severityText,
+          severityNumber: record.severityNumber,
+          eventName: record.eventName,
+          body: record.body,
+          attributes: record.attributes,
+        },
+        { depth: 3 },
+      );
+    }
+    done({ code: ExportResultCode.SUCCESS });
+  }
+
+  async forceFlush(): Promise<void> {}
+
+  async shutdown(): Promise<void> {}
+}
+
+/**
  * The OTLP log exporter the standard variables ask for: OTEL_LOGS_EXPORTER=otlp, or an
  * OTLP endpoint set. Unlike the SDK's autoconfiguration we do not default to sending to
  * localhost:4318 when nothing was asked, which would only produce export errors.
@@ -64,7 +101,7 @@ async function otlpLogProcessors(env: NodeJS.ProcessEnv): Promise<LogRecordProce
   const endpointSet = setting('OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') !== undefined || setting('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined;
   const wantOtlp = exporters.includes('otlp') || (exporters.length === 0 && endpointSet);
   const processors: LogRecordProcessor[] = [];
-  if (exporters.includes('console')) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
+  if (exporters.includes('console')) processors.push(new SimpleLogRecordProcessor({ exporter: new StderrConsoleLogRecordExporter() }));
   if (!wantOtlp || exporters.includes('none')) return processors;
   const protocolVariable = setting('OTEL_EXPORTER_OTLP_LOGS_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const protocol = setting(protocolVariable) ?? 'http/protobuf';

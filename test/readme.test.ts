@@ -4,6 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SETTINGS } from '../src/config.ts';
 import { METRIC } from '../src/record/instruments.ts';
+import { AWS_ERROR_KINDS } from '../src/sources/aws-errors.ts';
+import { POLL_ERROR_KINDS } from '../src/sources/filter-log-events.ts';
+import { FIREHOSE_REQUEST_ERRORS } from '../src/sources/firehose/firehose-source.ts';
+import { REPLAY_ERROR_KINDS } from '../src/sources/replay-files.ts';
 
 const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
 
@@ -24,4 +28,12 @@ t.test('the README states exactly the two commands', async (t) => {
   t.match(readme, /npm ci && npm run demo/);
   t.match(readme, /npm run test:all/);
   t.match(readFileSync(join(import.meta.dirname, '../.ci/run'), 'utf8'), /npm run test:all/);
+});
+
+t.test('every error kind of every source is explained in the self-metrics table', async (t) => {
+  const row = readme.split('\n').find((line) => line.startsWith('| `kms_exporter_source_errors_total{source,error}` |'));
+  t.ok(row, 'the row exists');
+  for (const kind of new Set([...POLL_ERROR_KINDS, ...AWS_ERROR_KINDS, ...FIREHOSE_REQUEST_ERRORS, ...REPLAY_ERROR_KINDS])) {
+    t.match(row, `\`${kind}\``, kind);
+  }
 });

@@ -30,7 +30,7 @@ export function exporterHealthDashboard(): Dashboard {
   return dashboard({
     uid: EXPORTER_HEALTH_UID,
     title: 'KMS configuration changes / Exporter health',
-    description: 'kms-change-exporter itself: scrape status and build, records read by result, invalid records, CloudTrail delivery delay, newest change, source errors and AWS API calls.',
+    description: 'kms-change-exporter itself: scrape status and build, records read by result, invalid records, CloudTrail delivery delay, newest change, source errors, AWS API calls, and the process: CPU, memory, event-loop lag, heap.',
     tags: ['aws', 'kms', 'exporter'],
     from: 'now-6h',
     refresh: '30s',
@@ -170,6 +170,57 @@ export function exporterHealthDashboard(): Dashboard {
               legendCalcs: ['mean', 'max'],
             }),
             12,
+            8,
+          ),
+        ],
+      },
+      {
+        title: 'Process',
+        panels: [
+          sized(
+            timeseries('CPU', {
+              description: 'CPU time per second of each exporter process (user and system; 100% is one core). Replay and a large Firehose batch use more; a steady climb with a steady input is worth a look.',
+              queries: [{ expr: `sum by (instance) (${rate(perProcess(METRIC.cpu))})`, legend: '{{instance}}' }],
+              unit: 'percentunit',
+              legendCalcs: ['mean', 'max'],
+            }),
+            6,
+            8,
+          ),
+          sized(
+            timeseries('Resident memory', {
+              description: 'Resident set size of each process. Every state table is bounded (see kms_exporter_state_entries and _limit), so it levels off; a container limit below the peak restarts the pod.',
+              queries: [{ expr: `max by (instance) (${perProcess(METRIC.residentMemory)})`, legend: '{{instance}}' }],
+              unit: 'bytes',
+              legendCalcs: ['lastNotNull', 'max'],
+            }),
+            6,
+            8,
+          ),
+          sized(
+            timeseries('Event-loop lag', {
+              description: 'How late the Node.js event loop runs its timers (p50 and p99 since the process started, prom-client\'s monitor). Sustained lag delays scrapes and Firehose answers alike.',
+              queries: [
+                { expr: `max by (instance) (${perProcess(METRIC.eventLoopLagP50)})`, legend: 'p50 {{instance}}' },
+                { expr: `max by (instance) (${perProcess(METRIC.eventLoopLagP99)})`, legend: 'p99 {{instance}}' },
+              ],
+              unit: 's',
+              legendCalcs: ['lastNotNull', 'max'],
+            }),
+            6,
+            8,
+          ),
+          sized(
+            timeseries('Heap', {
+              description: 'V8 heap used and allocated, per process.',
+              queries: [
+                { expr: `max by (instance) (${perProcess(METRIC.heapUsed)})`, legend: 'used {{instance}}' },
+                { expr: `max by (instance) (${perProcess(METRIC.heapTotal)})`, legend: 'total {{instance}}' },
+              ],
+              unit: 'bytes',
+              legendCalcs: ['lastNotNull', 'max'],
+            }),
+            6,
             8,
           ),
         ],

@@ -2,7 +2,7 @@
 
 import type { Dashboard, Panel } from './grafana-model.ts';
 
-export const OUTLINE_BEGIN = '<!-- BEGIN generated panel outline: node dashboards/build.ts -->';
+export const OUTLINE_BEGIN = '<!-- BEGIN generated panel outline: npm run dashboards -->';
 export const OUTLINE_END = '<!-- END generated panel outline -->';
 
 const PANEL_KIND: Readonly<Record<Panel['type'], string>> = {

@@ -1,10 +1,12 @@
 // PromQL building blocks of the dashboards: label matchers bound to the dashboard variables, and change counts that see a brand-new series.
 
 import { METRIC as EXPORTED } from '../../src/record/instruments.ts';
+import { PROCESS_METRIC } from '../../src/record/process-metrics.ts';
 
 // The exporter's own declaration of its metric names: a rename there breaks the dashboards' build, not a panel.
 export const METRIC = {
   ...EXPORTED,
+  ...PROCESS_METRIC,
   eventDelayBucket: `${EXPORTED.eventDelay}_bucket`,
   eventDelaySum: `${EXPORTED.eventDelay}_sum`,
   eventDelayCount: `${EXPORTED.eventDelay}_count`,

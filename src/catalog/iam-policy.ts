@@ -6,9 +6,10 @@ export interface IamPolicyRequest {
   readonly sources: readonly string[];
   /** Log group names or ARNs. */
   readonly logGroups: readonly string[];
-  /** For log groups given by name: `*` when unknown. */
   readonly region: string;
   readonly account: string;
+  /** firehose: the delivery stream the subscription filter writes to. */
+  readonly deliveryStream?: string;
 }
 
 interface Statement {
@@ -23,23 +24,26 @@ export interface IamPolicy {
   readonly Statement: readonly Statement[];
 }
 
+export const DEFAULT_DELIVERY_STREAM = 'kms-change-exporter';
+
 const LOG_GROUP_ARN = /^arn:(aws[a-z-]*):logs:([^:]+):([^:]+):log-group:([^:]+)(:\*)?$/;
 
 /** A log group's ARN as IAM matches it: the bare group ARN (StartLiveTail's form) and its streams. */
 export function logGroupArn(group: string, region: string, account: string): string {
   const arn = LOG_GROUP_ARN.exec(group);
   if (arn !== null) return `arn:${arn[1]}:logs:${arn[2]}:${arn[3]}:log-group:${arn[4]}`;
-  return `arn:${region === '*' ? 'aws' : partitionOf(region)}:logs:${region}:${account}:log-group:${group}`;
+  return `arn:${partitionOf(region)}:logs:${region}:${account}:log-group:${group}`;
 }
 
 /**
  * poll needs FilterLogEvents on each log group; live-tail needs StartLiveTail on each
  * log group, StopLiveTail (which takes no resource), DescribeLogGroups when groups are
- * named without an ARN, plus FilterLogEvents for the reconciling poll. firehose and replay call no AWS API: Firehose pushes to us, with a
- * role of its own that CloudWatch Logs assumes.
+ * named without an ARN, plus FilterLogEvents for the reconciling poll. The exporter calls no AWS API for
+ * firehose (Firehose pushes to it) or replay (local files): firehose's policy is the one of the role CloudWatch
+ * Logs assumes to put the subscription filter's records into the delivery stream.
  */
 export function buildIamPolicy(request: IamPolicyRequest): IamPolicy {
-  const groups = request.logGroups.length > 0 ? request.logGroups : ['*'];
+  const groups = request.logGroups;
   const resources = groups.flatMap((group) => {
     const arn = logGroupArn(group, request.region, request.account);
     return [arn, `${arn}:*`];
@@ -53,8 +57,12 @@ export function buildIamPolicy(request: IamPolicyRequest): IamPolicy {
     // StartLiveTail takes ARNs only: log groups given by name are looked up once at start.
     const named = groups.filter((group) => !LOG_GROUP_ARN.test(group));
     if (named.length > 0) {
-      statements.push({ Sid: 'ResolveLogGroupArns', Effect: 'Allow', Action: ['logs:DescribeLogGroups'], Resource: [`arn:${request.region === '*' ? 'aws' : partitionOf(request.region)}:logs:${request.region}:${request.account}:log-group:*`] });
+      statements.push({ Sid: 'ResolveLogGroupArns', Effect: 'Allow', Action: ['logs:DescribeLogGroups'], Resource: [`arn:${partitionOf(request.region)}:logs:${request.region}:${request.account}:log-group:*`] });
     }
+  }
+  if (request.sources.includes('firehose')) {
+    const stream = request.deliveryStream ?? DEFAULT_DELIVERY_STREAM;
+    statements.push({ Sid: 'SubscriptionFilterPutsIntoFirehose', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: [`arn:${partitionOf(request.region)}:firehose:${request.region}:${request.account}:deliverystream/${stream}`] });
   }
   return { Version: '2012-10-17', Statement: statements };
 }

@@ -3,7 +3,7 @@
 import type { CatalogEntry } from '../catalog/kms-events.ts';
 import { lookup } from '../catalog/kms-events.ts';
 import type { InvalidReason } from '../record-batch.ts';
-import { deletionDate } from './deletion-date.ts';
+import { DEFAULT_PENDING_WINDOW_DAYS, deletionDate, pendingWindowDays } from './deletion-date.ts';
 import type { KeyIdentity } from './key-identity.ts';
 import type { KeyMaterialExpiry } from './key-material.ts';
 import { readKeyMaterialExpiry } from './key-material.ts';
@@ -38,6 +38,11 @@ export interface KmsChange {
   readonly deletion: { readonly date: number; readonly pendingWindowInDays: number } | undefined;
   /** For ImportKeyMaterial: whether (and when) the imported material expires; undefined when the request does not say in a way we know. */
   readonly keyMaterial: KeyMaterialExpiry | undefined;
+  /**
+   * For any ScheduleKeyDeletion, failed or waiting on replicas too: the waiting period asked for
+   * (requestParameters, else responseElements, else AWS's default of 30 days).
+   */
+  readonly pendingWindowInDays: number | undefined;
 }
 
 export type Classification =
@@ -97,6 +102,7 @@ export function classifyRecord(value: unknown): Classification {
   // A multi-Region primary with replicas waits for them (PendingReplicaDeletion): no date is set yet.
   const scheduled = entry.eventName === 'ScheduleKeyDeletion' && outcome === 'success' && response['keyState'] !== 'PendingReplicaDeletion';
   const deletion = scheduled ? deletionDate(response['deletionDate'], eventTime, request['pendingWindowInDays'] ?? response['pendingWindowInDays']) : undefined;
+  const pendingWindowInDays = entry.eventName === 'ScheduleKeyDeletion' ? (pendingWindowDays(request['pendingWindowInDays']) ?? pendingWindowDays(response['pendingWindowInDays']) ?? DEFAULT_PENDING_WINDOW_DAYS) : undefined;
 
   return {
     kind: 'change',
@@ -107,7 +113,7 @@ export function classifyRecord(value: unknown): Classification {
       eventTime,
       accountId,
       region,
-      principal: readPrincipal(record['userIdentity'], record['eventType']),
+      principal: readPrincipal(record['userIdentity'], record['eventType'], record['sourceIPAddress'], record['eventSource']),
       key,
       customKeyStoreId: optionalText(request['customKeyStoreId']) ?? optionalText(response['customKeyStoreId']),
       aliasName: optionalText(request['aliasName']),
@@ -120,6 +126,7 @@ export function classifyRecord(value: unknown): Classification {
       requestId: optionalText(record['requestID']),
       deletion,
       keyMaterial: entry.eventName === 'ImportKeyMaterial' ? readKeyMaterialExpiry(request) : undefined,
+      pendingWindowInDays,
     },
   };
 }

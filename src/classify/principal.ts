@@ -44,7 +44,16 @@ function object(value: unknown): Record<string, unknown> {
  * `invokedBy`); they count as AWSService. A type AWS adds later counts as Unknown until
  * the table learns it, so the label stays a closed set.
  */
-export function readPrincipal(userIdentity: unknown, eventType: unknown): Principal {
+/** A service principal such as kms.amazonaws.com; CloudTrail writes "AWS Internal" when it names none. */
+const SERVICE_PRINCIPAL = /^[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com(\.cn)?$/;
+
+/** The service an AWS service call came from: invokedBy, else sourceIPAddress, when either is a service principal; else the event source (a KMS-internal event is KMS's own). */
+function servicePrincipal(invokedBy: string | undefined, sourceIp: unknown, eventSource: unknown): string | undefined {
+  for (const candidate of [invokedBy, text(sourceIp), text(eventSource)]) if (candidate !== undefined && SERVICE_PRINCIPAL.test(candidate)) return candidate;
+  return invokedBy;
+}
+
+export function readPrincipal(userIdentity: unknown, eventType: unknown, sourceIp?: unknown, eventSource?: unknown): Principal {
   const identity = object(userIdentity);
   const rawType = text(identity['type']);
   const invokedBy = text(identity['invokedBy']);
@@ -52,7 +61,7 @@ export function readPrincipal(userIdentity: unknown, eventType: unknown): Princi
   let type: PrincipalType;
   if (rawType !== undefined) type = KNOWN.has(rawType) ? (rawType as PrincipalType) : 'Unknown';
   else type = eventType === 'AwsServiceEvent' || invokedBy !== undefined ? 'AWSService' : 'Unknown';
-  const arn = text(identity['arn']) ?? (type === 'AWSService' ? invokedBy : undefined);
+  const arn = text(identity['arn']) ?? (type === 'AWSService' ? servicePrincipal(invokedBy, sourceIp, eventSource) : undefined);
   const label = (type === 'AssumedRole' ? issuer : undefined) ?? arn ?? text(identity['principalId']) ?? 'unknown';
   return { type, arn, label, accountId: text(identity['accountId']), invokedBy, sessionIssuerArn: issuer };
 }

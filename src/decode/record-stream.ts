@@ -8,7 +8,8 @@
 
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import type { InvalidRecord, RawRecord, RecordBatch } from '../record-batch.ts';
+import type { InvalidReason, InvalidRecord, RawRecord, RecordBatch } from '../record-batch.ts';
+import { jsonErrorDetail } from './json-error.ts';
 import { unpackDocument } from './cloudtrail-document.ts';
 import { EVENT_NAME_KEY_LENGTH, findEventNameKey, keyNamesCandidate, mayBeChangeBytes } from './prefilter.ts';
 
@@ -27,6 +28,13 @@ export const DEFAULT_RECORD_STREAM_OPTIONS: RecordStreamOptions = {
 /** The input ended early or could not be decoded; batches before it were delivered. */
 export class InputStreamError extends Error {
   override readonly name = 'InputStreamError';
+  /** The invalid record this fault counts (what was lost with it), or none when no record was lost (input that is not CloudTrail at all). */
+  readonly invalid: InvalidReason | undefined;
+
+  constructor(message: string, invalid: InvalidReason | undefined) {
+    super(message);
+    this.invalid = invalid;
+  }
 }
 
 const NEWLINE = 0x0a;
@@ -36,6 +44,7 @@ const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
+const COMMA = 0x2c;
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 const RECORD_PREFIX = Buffer.from('{"eventVersion"', 'latin1');
 const S3_DOCUMENT = /^\{\s*"Records"\s*:\s*\[/;
@@ -115,7 +124,7 @@ class BatchBuilder {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      this.invalid.push({ reason: 'malformed_json', detail: `${where}: ${(error as Error).message}` });
+      this.invalid.push({ reason: 'malformed_json', detail: `${where}: ${jsonErrorDetail(error)}` });
       return;
     }
     unpackDocument(value, { record: (r) => this.record(r), invalid: (i) => this.invalidRecord(i) });
@@ -255,13 +264,19 @@ class LineFramer {
 
 /**
  * Any sequence of JSON documents, pretty-printed or not. Tracks nesting byte by byte;
- * inside an S3 log file it yields each element of `Records` as it completes.
+ * inside an S3 log file (`{"Records":[...]}`) or a top-level array it yields each
+ * element as it completes, so neither is ever held whole.
  */
 class DocumentFramer {
   private depth = 0;
   private inString = false;
   private escaped = false;
-  private s3 = false;
+  /** Depth of the elements yielded one by one: 2 in an S3 file, 1 in a top-level array, 0 for a document read whole. */
+  private elementDepth = 0;
+  /** Inside a scalar where an element should be (counted once, when it began). */
+  private scalar = false;
+  /** A document's first bytes, too few to tell its envelope, kept to be read with the next chunk. */
+  private stash: Buffer | undefined;
   /** The value being assembled, from earlier chunks. */
   private readonly partial = new PartialValue();
   private collecting = false;
@@ -275,7 +290,12 @@ class DocumentFramer {
     this.options = options;
   }
 
-  push(chunk: Buffer): void {
+  push(input: Buffer, final = false): void {
+    let chunk = input;
+    if (this.stash !== undefined) {
+      chunk = Buffer.concat([this.stash, input]);
+      this.stash = undefined;
+    }
     const n = chunk.length;
     let valueStart = this.collecting ? 0 : -1;
     let depth = this.depth;
@@ -293,9 +313,11 @@ class DocumentFramer {
     }
     for (; i < n; i++) {
       const b = chunk[i]!;
+      const atElement = this.elementDepth !== 0 && depth === this.elementDepth;
       if (b === QUOTE) {
         if (depth === 0) this.openGarbage();
-        else if (depth === 2 && this.s3) this.out.invalidRecord({ reason: 'not_an_object', detail: `document ${this.documents}: a Records element is not an object` });
+        else if (atElement) this.notAnObject();
+        this.scalar = false;
         // Strings are most of the bytes: jump to the closing quote.
         const close = skipString(chunk, i + 1, false);
         if (close === -1) {
@@ -307,38 +329,70 @@ class DocumentFramer {
         }
         i = close;
       } else if (b === LBRACE || b === LBRACKET) {
+        this.scalar = false;
         if (depth === 0) {
+          if (b === LBRACE && !final && n - i < ENVELOPE_BYTES) {
+            // The envelope is judged on the same bytes however the input was cut.
+            this.stash = Buffer.from(chunk.subarray(i));
+            this.depth = 0;
+            this.inString = false;
+            this.escaped = false;
+            return;
+          }
           this.closeGarbage();
           this.documents++;
-          this.s3 = b === LBRACE && this.looksLikeS3(chunk, i);
-          if (!this.s3) {
+          this.elementDepth = b === LBRACKET ? 1 : looksLikeS3(chunk, i) ? 2 : 0;
+          if (this.elementDepth === 0) {
             valueStart = i;
             this.collecting = true;
           }
-        } else if (depth === 2 && this.s3) {
+        } else if (atElement) {
           valueStart = i;
           this.collecting = true;
         }
         depth++;
       } else if (b === RBRACE || b === RBRACKET) {
+        this.scalar = false;
         if (depth === 0) {
           this.openGarbage();
           continue;
         }
         depth--;
-        if (this.s3 ? depth === 2 : depth === 0) {
+        if (depth === this.elementDepth) {
           if (this.collecting) this.finishValue(chunk, valueStart, i + 1);
           valueStart = -1;
         }
-        if (depth === 0) this.s3 = false;
+        if (depth === 0) this.elementDepth = 0;
       } else if (depth === 0) {
         if (!isSpace(b)) this.openGarbage();
-      } else if (depth === 2 && this.s3 && !isSpace(b) && b !== 0x2c) {
-        // A scalar where a record should be: the scanner passes over it, counted once.
-        this.out.invalidRecord({ reason: 'not_an_object', detail: `document ${this.documents}: a Records element is not an object` });
-        let j = i;
-        while (j < n && chunk[j] !== 0x2c && chunk[j] !== RBRACKET) j++;
-        i = j - 1;
+      } else if (b === NEWLINE && depth > this.elementDepth) {
+        // A record at the start of a line inside an unfinished value: no serializer writes
+        // that (nested values are indented or on one line), a damaged one does. The value
+        // is lost, not the rest of the input.
+        if (!final && n - i <= RECORD_PREFIX.length) {
+          if (this.collecting && valueStart >= 0) this.hold(chunk, valueStart, i);
+          this.stash = Buffer.from(chunk.subarray(i));
+          this.depth = depth;
+          this.inString = false;
+          this.escaped = false;
+          return;
+        }
+        if (chunk[i + 1] === LBRACE && startsWithRecordPrefix(chunk, i + 1)) {
+          this.out.invalidRecord({ reason: 'truncated', detail: `document ${this.documents}: a value cut short by a record at the start of a line` });
+          this.partial.reset();
+          this.collecting = false;
+          valueStart = -1;
+          depth = 0;
+          this.elementDepth = 0;
+          this.scalar = false;
+        }
+      } else if (atElement) {
+        // A scalar where a record should be: counted once, however many chunks it spans.
+        if (isSpace(b) || b === COMMA) this.scalar = false;
+        else if (!this.scalar) {
+          this.scalar = true;
+          this.notAnObject();
+        }
       }
     }
     this.depth = depth;
@@ -348,6 +402,11 @@ class DocumentFramer {
   }
 
   end(): void {
+    if (this.stash !== undefined) {
+      const stash = this.stash;
+      this.stash = undefined;
+      this.push(stash, true);
+    }
     this.closeGarbage();
     if (this.depth > 0 || this.inString) {
       this.out.invalidRecord({ reason: 'truncated', detail: `document ${this.documents}: input ended inside a JSON value` });
@@ -357,7 +416,7 @@ class DocumentFramer {
   }
 
   private limit(): number {
-    return this.s3 ? this.options.maxRecordBytes : this.options.maxDocumentBytes;
+    return this.elementDepth !== 0 ? this.options.maxRecordBytes : this.options.maxDocumentBytes;
   }
 
   private hold(chunk: Buffer, start: number, end: number): void {
@@ -369,16 +428,16 @@ class DocumentFramer {
     const whole = this.partial.finish(chunk, start, end, this.limit());
     if (whole === undefined) {
       this.out.invalidRecord({ reason: 'too_large', detail: `document ${this.documents}: a value larger than ${this.limit()} bytes` });
-    } else if (this.s3) {
+    } else if (this.elementDepth !== 0) {
       this.out.recordBytes(whole.buf, whole.start, whole.end);
     } else {
       this.out.documentText(whole.buf.toString('utf8', whole.start, whole.end), `document ${this.documents}`);
     }
   }
 
-  private looksLikeS3(chunk: Buffer, at: number): boolean {
-    // The opening bytes of a document decide its envelope; 64 bytes are plenty for the key.
-    return S3_DOCUMENT.test(chunk.toString('latin1', at, Math.min(chunk.length, at + 64)));
+  private notAnObject(): void {
+    const where = this.elementDepth === 2 ? 'a Records element' : 'an array element';
+    this.out.invalidRecord({ reason: 'not_an_object', detail: `document ${this.documents}: ${where} is not an object` });
   }
 
   private openGarbage(): void {
@@ -390,6 +449,13 @@ class DocumentFramer {
   private closeGarbage(): void {
     this.garbage = false;
   }
+}
+
+/** The opening bytes of a document decide its envelope; this many are plenty for the key. */
+const ENVELOPE_BYTES = 64;
+
+function looksLikeS3(buf: Buffer, at: number): boolean {
+  return S3_DOCUMENT.test(buf.toString('latin1', at, Math.min(buf.length, at + ENVELOPE_BYTES)));
 }
 
 interface Framer {
@@ -408,25 +474,41 @@ function isObjectLine(text: string): boolean {
   }
 }
 
+/** Input that is no JSON text: a control byte JSON never holds, before anything that opens a document. */
+function binaryBytes(window: Buffer): boolean {
+  const first = window[0];
+  if (first === LBRACE || first === LBRACKET) return false;
+  for (const byte of window) if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return true;
+  return false;
+}
+
+/** What the first bytes say the input is: a framer for it, `binary` (not CloudTrail at all), or undefined (more bytes needed). */
+type FramerChoice = Framer | 'binary' | undefined;
+
 /**
  * Chooses the framer from the first bytes: JSON Lines when one of the first lines is a
  * complete JSON object (so a damaged first line does not turn a whole trail into one
- * broken document), the document scanner for S3 log files and pretty-printed JSON.
+ * broken document), the document scanner for S3 log files, arrays and pretty-printed
+ * JSON. `head` starts at the first byte that is not a byte-order mark or white space.
+ * The choice reads only the first {@link DETECT_BYTES}, so it never depends on how the
+ * input was cut into chunks: it waits until it has them all, or the input ended.
  */
-function chooseFramer(head: Buffer, ended: boolean, out: BatchBuilder, options: RecordStreamOptions): Framer | undefined {
-  let first = 0;
-  while (first < head.length && isSpace(head[first])) first++;
-  if (first === head.length) return ended ? new LineFramer(out, options) : undefined;
-  if (S3_DOCUMENT.test(head.toString('latin1', first, Math.min(head.length, first + 64)))) return new DocumentFramer(out, options);
-  let start = first;
+function chooseFramer(head: Buffer, ended: boolean, out: BatchBuilder, options: RecordStreamOptions): FramerChoice {
+  if (head.length === 0) return ended ? new LineFramer(out, options) : undefined;
+  const window = head.subarray(0, DETECT_BYTES);
+  // Everything there will ever be of the window is here; and whether the input ends with it.
+  const whole = window.length === DETECT_BYTES || ended;
+  const endsInWindow = ended && head.length <= DETECT_BYTES;
+  if (binaryBytes(window)) return 'binary';
+  if (looksLikeS3(window, 0)) return new DocumentFramer(out, options);
+  if (window[0] !== LBRACE && window[0] !== LBRACKET && !whole) return undefined;
+  let start = 0;
   let lines = 0;
   while (lines < DETECT_LINES) {
-    const newline = head.indexOf(NEWLINE, start);
-    if (newline === -1 && !ended) {
-      // Need a complete line to judge; give up waiting once the head is large.
-      return head.length >= DETECT_BYTES ? new DocumentFramer(out, options) : undefined;
-    }
-    const line = head.toString('utf8', start, newline === -1 ? head.length : newline).trim();
+    const newline = window.indexOf(NEWLINE, start);
+    // A line the window cuts short cannot be judged.
+    if (newline === -1 && !endsInWindow) return whole ? new DocumentFramer(out, options) : undefined;
+    const line = window.toString('utf8', start, newline === -1 ? window.length : newline).trim();
     if (line !== '') {
       lines++;
       if (isObjectLine(line)) return new LineFramer(out, options);
@@ -467,33 +549,87 @@ async function* inflateIfGzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buff
   try {
     for await (const chunk of inflated) yield chunk as Buffer;
   } catch (error) {
-    const message = (error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' ? 'gzip stream is truncated' : `gzip stream is corrupt (${(error as Error).message})`;
-    throw new InputStreamError(message);
+    if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') throw new InputStreamError('gzip stream is truncated', 'truncated');
+    throw new InputStreamError(`gzip stream is corrupt (${(error as Error).message})`, 'bad_gzip');
   }
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * The bytes before the format is chosen: a byte-order mark at the very start is dropped,
+ * and so is the white space before the first byte that is not white space, as it comes
+ * (so a megabyte of blank lines costs one pass, not one pass per read).
+ */
+class Head {
+  private readonly parts: Buffer[] = [];
+  private bytes = 0;
+  /** The stream's first bytes while they may still be a byte-order mark. */
+  private lead: Buffer | undefined = Buffer.alloc(0);
+
+  /** Takes a chunk (copying what it keeps); the head so far, or undefined while it holds nothing but what is dropped. */
+  add(chunk: Buffer): Buffer | undefined {
+    let bytes = chunk;
+    if (this.lead !== undefined) {
+      bytes = this.lead.length === 0 ? chunk : Buffer.concat([this.lead, chunk]);
+      if (bytes.length < BOM.length && BOM.subarray(0, bytes.length).equals(bytes)) {
+        this.lead = Buffer.from(bytes);
+        return undefined;
+      }
+      this.lead = undefined;
+      if (bytes.subarray(0, BOM.length).equals(BOM)) bytes = bytes.subarray(BOM.length);
+    }
+    let start = 0;
+    if (this.bytes === 0) while (start < bytes.length && isSpace(bytes[start])) start++;
+    if (start === bytes.length) return undefined;
+    this.parts.push(Buffer.from(bytes.subarray(start)));
+    this.bytes += bytes.length - start;
+    return this.joined();
+  }
+
+  /** What is held at the end of the input: a lone start of a byte-order mark is data. */
+  finish(): Buffer {
+    if (this.lead !== undefined && this.lead.length > 0) {
+      const lead = this.lead;
+      this.lead = undefined;
+      return this.add(lead) ?? Buffer.alloc(0);
+    }
+    return this.joined();
+  }
+
+  private joined(): Buffer {
+    if (this.parts.length > 1) this.parts.splice(0, this.parts.length, Buffer.concat(this.parts, this.bytes));
+    return this.parts[0] ?? Buffer.alloc(0);
+  }
+}
+
+function notCloudTrail(head: Buffer): InputStreamError {
+  const start = [...head.subarray(0, 8)].map((byte) => byte.toString(16).padStart(2, '0')).join(' ');
+  return new InputStreamError(`not CloudTrail: binary data (starting ${start}), not JSON Lines, a CloudTrail log file or a CloudWatch Logs subscription payload`, undefined);
 }
 
 /**
  * Decodes a byte stream into record batches, one per input chunk. Bad records are
  * reported in the batches; a stream that cannot be read to its end throws
  * {@link InputStreamError} after every record before the fault has been yielded.
+ * The records and the invalid ones are a function of the bytes alone, never of how
+ * they were cut into chunks.
  */
 export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options: RecordStreamOptions = DEFAULT_RECORD_STREAM_OPTIONS): AsyncGenerator<RecordBatch> {
   const out = new BatchBuilder();
   let framer: Framer | undefined;
-  let head: Buffer[] = [];
-  let headBytes = 0;
+  const head = new Head();
   let failure: InputStreamError | undefined;
   try {
     for await (const chunk of inflateIfGzip(input)) {
       if (framer === undefined) {
-        // Kept across reads while the format is undecided, so copied.
-        head.push(Buffer.from(chunk));
-        headBytes += chunk.length;
-        const joined = Buffer.concat(head, headBytes);
-        framer = chooseFramer(joined, false, out, options);
-        if (framer === undefined) continue;
-        head = [];
-        framer.push(joined);
+        const bytes = head.add(chunk);
+        if (bytes === undefined) continue;
+        const choice = chooseFramer(bytes, false, out, options);
+        if (choice === 'binary') throw notCloudTrail(bytes);
+        if (choice === undefined) continue;
+        framer = choice;
+        framer.push(bytes);
       } else {
         framer.push(chunk);
       }
@@ -503,11 +639,17 @@ export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options:
   } catch (error) {
     if (!(error instanceof InputStreamError)) throw error;
     failure = error;
-    out.invalidRecord({ reason: failure.message.includes('truncated') ? 'truncated' : 'bad_gzip', detail: failure.message });
+    if (failure.invalid !== undefined) out.invalidRecord({ reason: failure.invalid, detail: failure.message });
   }
-  if (framer === undefined && headBytes > 0) {
-    framer = chooseFramer(Buffer.concat(head, headBytes), true, out, options);
-    framer?.push(Buffer.concat(head, headBytes));
+  // A fault in the gzip stream still leaves what was inflated before it; binary input leaves nothing.
+  if (framer === undefined && (failure === undefined || failure.invalid !== undefined)) {
+    const bytes = head.finish();
+    const choice = chooseFramer(bytes, true, out, options);
+    if (choice === 'binary') failure = notCloudTrail(bytes);
+    else {
+      framer = choice;
+      framer?.push(bytes);
+    }
   }
   // After a failure the framer's unfinished tail is part of what was lost: one invalid, already counted.
   if (failure === undefined) framer?.end();

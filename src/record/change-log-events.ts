@@ -1,5 +1,6 @@
 // One OpenTelemetry log event per KMS change, carrying the identities that metrics leave out.
 
+import { isIP } from 'node:net';
 import type { Attributes, Logger } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api';
 import { COMPLIANCE, RULE_ID, SEVERITY_BY_RISK } from '../catalog/kms-events.ts';
@@ -17,6 +18,7 @@ const SEVERITY: Readonly<Record<Risk, { readonly number: SeverityNumber; readonl
   low: { number: SeverityNumber.INFO, text: 'INFO' },
 };
 
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
 /** How people know keys and accounts: aliases learned from the stream, names from the --accounts file. */
 export interface ChangeNames {
@@ -47,7 +49,8 @@ function keyText(change: KmsChange, aliases: readonly string[]): string {
  */
 export function describeChange(change: KmsChange, assessment?: Assessment, names: ChangeNames = NO_NAMES): string {
   const who = change.principal.arn ?? change.principal.invokedBy ?? `${change.principal.type} principal`;
-  const days = change.deletion !== undefined ? String(change.deletion.pendingWindowInDays) : '?';
+  // The window asked for (AWS's answered date agrees); a failed request or a multi-Region primary waiting on its replicas has it too.
+  const days = String(change.deletion?.pendingWindowInDays ?? change.pendingWindowInDays ?? '?');
   const phrase = change.entry.phrase
     // An alias event names its alias already: the key by its id, not by the alias just changed.
     .replace('{key}', keyText(change, change.entry.category === 'alias' ? [] : aliasesOf(change, names)))
@@ -87,13 +90,14 @@ export function changeAttributes(change: KmsChange, assessment?: Assessment, nam
     'aws.kms.custom_key_store.id': change.customKeyStoreId,
     'aws.kms.grantee_principal': change.grantee,
     'aws.kms.deletion_date': change.deletion === undefined ? undefined : new Date(change.deletion.date).toISOString(),
-    'aws.kms.pending_window_days': change.deletion?.pendingWindowInDays,
+    'aws.kms.pending_window_days': change.deletion?.pendingWindowInDays ?? change.pendingWindowInDays,
     'user.id': change.principal.arn,
     'aws.principal.type': change.principal.type,
     'aws.principal.arn': change.principal.arn,
     'aws.principal.session_issuer.arn': change.principal.sessionIssuerArn,
     'aws.principal.invoked_by': change.principal.invokedBy,
-    'client.address': change.sourceIp,
+    // An IP address or a host name (a service principal, for calls a service made on a caller's behalf); never "AWS Internal".
+    'client.address': change.sourceIp !== undefined && (isIP(change.sourceIp) !== 0 || HOST_NAME.test(change.sourceIp)) ? change.sourceIp : undefined,
     'user_agent.original': change.userAgent,
     'error.type': change.errorCode,
     'error.message': change.errorMessage,

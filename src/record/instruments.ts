@@ -29,6 +29,8 @@ export const METRIC = {
   stateUp: 'kms_exporter_state_store_up',
   stateErrors: 'kms_exporter_state_errors_total',
   buildInfo: 'kms_exporter_build_info',
+  pushInflight: 'kms_exporter_push_inflight_bytes',
+  pushInflightLimit: 'kms_exporter_push_inflight_limit_bytes',
 } as const;
 
 /** The counters, all kept in the ledger. */
@@ -60,6 +62,8 @@ export interface Instruments {
   readonly stateUp: ObservableGauge;
   readonly buildInfo: Gauge;
   readonly accountInfo: Gauge;
+  readonly pushInflight: ObservableGauge;
+  readonly pushInflightLimit: ObservableGauge;
 }
 
 export function declareInstruments(meter: Meter, ledger: CounterLedger): Instruments {
@@ -97,6 +101,12 @@ export function declareInstruments(meter: Meter, ledger: CounterLedger): Instrum
     }),
     accountInfo: meter.createGauge(METRIC.accountInfo, {
       description: 'Always 1, one series per account of the --accounts file; labels carry its name, environment and owner, for joins in alerts and dashboards.',
+    }),
+    pushInflight: meter.createObservableGauge(METRIC.pushInflight, {
+      description: 'Request body bytes the push endpoints hold right now (read or reserved, not yet answered).',
+    }),
+    pushInflightLimit: meter.createObservableGauge(METRIC.pushInflightLimit, {
+      description: 'The configured budget of in-flight push body bytes (--push-max-inflight); beyond it requests get 503.',
     }),
   };
 }

@@ -60,6 +60,12 @@ export class SelfMetrics {
     for (const event of source.eventKinds) this.ledger.declare(METRIC.sourceEvents, { source: source.name, event });
   }
 
+  /** The push endpoints' in-flight body bytes and their budget; not exported without a push source. */
+  pushBudget(budget: { readonly used: number; readonly limit: number }): void {
+    this.instruments.pushInflight.addCallback((result) => result.observe(budget.used));
+    this.instruments.pushInflightLimit.addCallback((result) => result.observe(budget.limit));
+  }
+
   buildInfo(version: string, nodeVersion: string): void {
     this.instruments.buildInfo.record(1, { version, node_version: nodeVersion });
   }

@@ -1,9 +1,15 @@
 // buildApp(deps): the one Fastify app, with /metrics, /-/healthy, /-/ready, the landing page and the push sources' routes; it never listens.
 
+import type { Server as TlsServer } from 'node:tls';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { NotRestoredError } from '../errors.ts';
 import type { SourceStatus } from '../sources/source.ts';
+import { BasicAuth, UNAUTHORIZED } from './basic-auth.ts';
+import { enforceClientCertificate, reloadCertificates, serverOptions } from './tls-server.ts';
+import type { WebConfig } from './web-config.ts';
+import { applyServerLimits } from './server-limits.ts';
+import type { ServerLimits } from './server-limits.ts';
 
 /** What Prometheus' own exporters answer with (text format 0.0.4). */
 export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -18,6 +24,10 @@ export interface AppDeps {
   /** Further routes (the push sources) registered on the same app. */
   readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
   readonly bodyLimit?: number;
+  /** TLS, response headers and basic auth users from --web-config-file. */
+  readonly web?: WebConfig | undefined;
+  /** Timeouts and the connection cap of the Node server (defaults: Node's own). */
+  readonly limits?: ServerLimits;
 }
 
 function landingPage(version: string, parts: Readonly<Record<string, SourceStatus>>): string {
@@ -39,13 +49,39 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** Fastify's server options for the web config: HTTPS (with HTTP/2 unless switched off, HTTP/1.1 always allowed) or plain HTTP. */
+function transport(web: WebConfig | undefined): object {
+  if (web?.tls === undefined) return {};
+  const https = serverOptions(web.tls);
+  return (web.http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https });
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // The HTTPS and HTTP/2 servers are typed as other Fastify instances; the routes below use only what every transport has.
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     // Scrapes every few seconds would drown the operator's log; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-  });
+    ...transport(deps.web),
+  }) as unknown as FastifyInstance;
+  const web = deps.web;
+  if (web?.tls !== undefined) {
+    reloadCertificates(app.server as unknown as TlsServer, web.tls, deps.logger);
+    enforceClientCertificate(app.server as unknown as TlsServer, web.tls);
+  }
+  const headers = Object.entries(web?.headers ?? {});
+  const auth = web === undefined || web.users.size === 0 ? undefined : new BasicAuth(web.users);
+  if (headers.length > 0 || auth !== undefined) {
+    // onRequest: before any body is read, so an unauthenticated client cannot make us buffer one.
+    app.addHook('onRequest', async (request, reply) => {
+      for (const [name, value] of headers) void reply.header(name, value);
+      if (auth === undefined || request.routeOptions.config.basicAuth === false || web?.authExcludedPaths.has(request.url.split('?')[0] ?? '')) return;
+      if (await auth.check(request.headers.authorization)) return;
+      return reply.code(UNAUTHORIZED.status).header('www-authenticate', UNAUTHORIZED.challenge).type('text/plain; charset=utf-8').send(UNAUTHORIZED.body);
+    });
+  }
+  if (deps.limits !== undefined) applyServerLimits(app.server, deps.limits);
 
   app.get('/metrics', async (_request, reply) => {
     try {

@@ -5,6 +5,7 @@ export const AWS_ERROR_KINDS = [
   'throttled',
   'server_error',
   'access_denied',
+  'credentials',
   'not_found',
   'invalid_token',
   'invalid_request',
@@ -25,6 +26,8 @@ export function awsErrorKind(error: unknown): AwsErrorKind {
   const status = e?.$metadata?.httpStatusCode;
   if (name === 'AbortError' || name === 'TimeoutError' || e?.code === 'ETIMEDOUT' || name === 'RequestTimeout') return 'timeout';
   if (/Throttl|TooManyRequests|LimitExceeded|RequestLimitExceeded/.test(name) || status === 429) return 'throttled';
+  // No credentials found by the default chain, or expired ones: a different fix from a missing permission.
+  if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /ExpiredToken|RequestExpired/.test(name) || /Could not load credentials/.test(message)) return 'credentials';
   // By status too: a 401/403 the SDK cannot read (a proxy's or VPC endpoint's page) is named Unknown or SyntaxError.
   if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|NotAuthorized|Unauthorized/.test(name) || status === 401 || status === 403) return 'access_denied';
   if (name === 'ResourceNotFoundException') return 'not_found';

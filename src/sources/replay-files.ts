@@ -1,7 +1,7 @@
 // The replay source: files or stdin, for backfill, demos and benchmarks.
 
 import { open as openFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
@@ -66,19 +66,60 @@ function reason(error: unknown): string {
 }
 
 /**
- * Every record of every path, in order. A path that cannot be read, or is cut short,
- * is reported to `onError` after the records read from it, and the next path goes on.
+ * The chunks of `input` until `signal` aborts; then the input is closed (a pipe that
+ * never ends is destroyed, which ends its pending read) and what was read stands.
+ * No Promise.race against a promise that never settles: each race would keep its chunk.
  */
-export async function* replayFiles(paths: readonly string[], options: ReplayOptions, onError: (error: InputError) => void): AsyncGenerator<RecordBatch> {
-  const buffers: ReadBuffers = { a: Buffer.allocUnsafe(READ_CHUNK_BYTES), b: Buffer.allocUnsafe(READ_CHUNK_BYTES) };
-  for (const path of paths) {
-    try {
-      yield* decodeRecordStream(open(path, options.stdin, buffers), options);
-    } catch (error) {
-      onError(new InputError(path === '-' ? 'stdin' : path, reason(error)));
+async function* untilAborted(input: AsyncIterable<Buffer>, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  if (signal === undefined) {
+    yield* input;
+    return;
+  }
+  const stop = (): void => {
+    if (input instanceof Readable) input.destroy();
+  };
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const chunk of input) {
+      if (signal.aborted) return;
+      yield chunk;
     }
+  } catch (error) {
+    // A destroyed stream may end its read with a premature-close error: that is the stop.
+    if (!signal.aborted) throw error;
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
 }
+
+/**
+ * Every record of every path, in order. A path that cannot be read, is cut short, or
+ * holds no record at all (binary data, text that is not JSON) is reported to `onError`
+ * after the records read from it, and the next path goes on. `signal` stops the reading.
+ */
+export async function* replayFiles(paths: readonly string[], options: ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+  const buffers: ReadBuffers = { a: Buffer.allocUnsafe(READ_CHUNK_BYTES), b: Buffer.allocUnsafe(READ_CHUNK_BYTES) };
+  for (const path of paths) {
+    if (signal?.aborted === true) return;
+    const name = path === '-' ? 'stdin' : path;
+    let records = 0;
+    let invalid = 0;
+    try {
+      for await (const batch of decodeRecordStream(untilAborted(open(path, options.stdin, buffers), signal), options)) {
+        records += batch.records.length + batch.skipped;
+        invalid += batch.invalid.length;
+        yield batch;
+      }
+    } catch (error) {
+      onError(new InputError(name, reason(error)));
+      continue;
+    }
+    if (records === 0 && invalid > 0) onError(new InputError(name, `not CloudTrail: no record could be read from it (${invalid} invalid)`));
+  }
+}
+
+/** A file missing, unreadable or cut short; a batch the state store refused. */
+export const REPLAY_ERROR_KINDS = ['unreadable_input', COMMIT_FAILED] as const;
 
 export interface ReplaySourceOptions extends ReplayOptions {
   readonly paths: readonly string[];
@@ -88,7 +129,7 @@ export interface ReplaySourceOptions extends ReplayOptions {
 /** Replay as a source of `serve`: reads its paths once at start, then serves what it counted until stopped. */
 export class ReplaySource implements Source {
   readonly name = 'replay';
-  readonly errorKinds: readonly string[] = ['unreadable_input', COMMIT_FAILED];
+  readonly errorKinds: readonly string[] = REPLAY_ERROR_KINDS;
   readonly eventKinds: readonly string[] = [];
   private readonly options: ReplaySourceOptions;
   private state: SourceStatus;

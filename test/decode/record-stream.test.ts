@@ -175,6 +175,83 @@ t.test('empty input and blank lines produce nothing', async (t) => {
   t.same((await decode(gzipSync(''))).records, []);
 });
 
+const manyRecords = (n: number) => Array.from({ length: n }, (_, i) => (i % 3 === 0 ? record('DisableKey', `a-${i}`) : record('Decrypt', `a-${i}`)));
+
+t.test('a top-level JSON array of records larger than a document counts like the same records in an S3 file', async (t) => {
+  const records = manyRecords(600);
+  const array = Buffer.from(JSON.stringify(records));
+  t.ok(array.length > OPTIONS.maxDocumentBytes, 'the array is larger than one document may be');
+  const s3 = await decode(s3File(records));
+  for (const [form, buf] of [['array', array], ['pretty array', Buffer.from(JSON.stringify(records, null, 2))], ['gzip array', gzipSync(array)]] as const) {
+    const out = await decode(buf, [1, 1000, 70_000]);
+    t.same(out, s3, form);
+  }
+  t.equal(s3.records.length, 200);
+  t.equal(s3.skipped, 400);
+});
+
+t.test('top-level array: scalars are not_an_object once each, however the input is cut', async (t) => {
+  const buf = Buffer.from(`[${JSON.stringify(CHANGE)},12345,"x",true,${JSON.stringify(SCHEDULE)}]`);
+  for (let cut = 1; cut < buf.length; cut++) {
+    const out = await decode(buf, [cut]);
+    t.same(out.records, [CHANGE, SCHEDULE], `cut at ${cut}`);
+    t.same(out.invalid, Array.from({ length: 3 }, () => ({ reason: 'not_an_object', detail: 'document 1: an array element is not an object' })), `cut at ${cut}`);
+  }
+});
+
+t.test('leading blank lines cost one pass: 64 MiB of them in 64 KiB reads, in seconds', async (t) => {
+  const blank = Buffer.alloc(64 * 1024, 0x0a);
+  async function* input(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < 1024; i++) yield blank;
+    yield jsonl([CHANGE, DECRYPT]);
+  }
+  const started = performance.now();
+  const records: unknown[] = [];
+  for await (const batch of decodeRecordStream(input(), OPTIONS)) records.push(...batch.records.map(materialise));
+  const seconds = (performance.now() - started) / 1000;
+  t.same(records, [CHANGE]);
+  t.ok(seconds < 5, `took ${seconds.toFixed(2)} s`);
+});
+
+t.test('a UTF-8 byte-order mark at the start loses no record, in every format and wherever the reads cut it', async (t) => {
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  for (const [form, body] of [['jsonl', jsonl([CHANGE, DECRYPT, SCHEDULE])], ['s3', s3File([CHANGE, DECRYPT, SCHEDULE])], ['array', Buffer.from(JSON.stringify([CHANGE, DECRYPT, SCHEDULE]))]] as const) {
+    const expected = await decode(body);
+    t.same(expected.records, [CHANGE, SCHEDULE], form);
+    for (const cut of [0, 1, 2, 3, 4]) t.same(await decode(Buffer.concat([BOM, body]), [cut]), expected, `${form}, cut at ${cut}`);
+    t.same(await decode(gzipSync(Buffer.concat([BOM, body]))), expected, `${form}, gzip`);
+  }
+  // Only at the very start: a lone first byte of one is data, and so is a mark later on.
+  t.same((await decode(Buffer.from([0xef]))).invalid.map((i) => i.reason), ['malformed_json']);
+});
+
+t.test('binary input is refused as not CloudTrail, naming its first bytes, with nothing counted', async (t) => {
+  const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00]), Buffer.alloc(200_000, 0x41), Buffer.from('{"Records":[')]);
+  const expected = { records: [], skipped: 0, invalid: [], error: 'not CloudTrail: binary data (starting 7f 45 4c 46 02 01 01 00), not JSON Lines, a CloudTrail log file or a CloudWatch Logs subscription payload' };
+  t.same(await decode(elf), expected);
+  t.same(await decode(elf, [3, 9, 65536]), expected);
+  t.same(await decode(gzipSync(elf)), expected);
+  // Text that is not JSON is not binary: its lines are counted invalid as they come.
+  t.same((await decode(Buffer.from('root:x:0:0:root:/root:/bin/bash\n'))).invalid.map((i) => i.reason), ['malformed_json']);
+});
+
+t.test('a value cut short (between tokens) by a record at the start of a line loses only itself, wherever the reads cut', async (t) => {
+  const buf = Buffer.from(`{"Records":[${JSON.stringify(CHANGE).replace(/"eventID".*$/, '')}\n${JSON.stringify(SCHEDULE)}\n{"logEvents":[\n${JSON.stringify(CHANGE)}\n`);
+  for (let cut = 0; cut < buf.length; cut++) {
+    const out = await decode(buf, [cut]);
+    t.same(out.records, [SCHEDULE, CHANGE], `cut at ${cut}`);
+    t.same(out.invalid.map((i) => i.detail), ['document 1: a value cut short by a record at the start of a line', 'document 3: a value cut short by a record at the start of a line'], `cut at ${cut}`);
+  }
+});
+
+t.test('JSON.parse complaints name the position, never the bytes of the input', async (t) => {
+  const out = await decode(Buffer.from(`${JSON.stringify(CHANGE)}\n[\u00e9\u0000secret]\nsecret words\n`));
+  t.same(out.invalid, [
+    { reason: 'malformed_json', detail: 'line 2: Unexpected token \'\u00e9\' is not valid JSON' },
+    { reason: 'malformed_json', detail: "line 3: Unexpected token 's' is not valid JSON" },
+  ]);
+});
+
 // Property-based: the framing is a function of the bytes, not of how they were cut into chunks.
 const eventName = fc.constantFrom('DisableKey', 'Decrypt', 'PutKeyPolicy', 'CreateKeyPair', 'TagResource', 'GenerateDataKey', 'ScheduleKeyDeletion');
 const cloudTrailRecord = fc.record({
@@ -250,5 +327,37 @@ t.test('property: quotes and backslashes in strings, cut at every offset, never 
       return true;
     }),
     { numRuns: 60 },
+  ));
+});
+
+t.test('property: damaged input (any format, plain or gzip) gives the same records and invalid ones however it is cut', async (t) => {
+  const damage = fc.oneof(
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
+    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.array(fc.constantFrom(...Buffer.from('{}[]",:\\\n \ufeff')), { minLength: 1, maxLength: 6 }).map((a) => Uint8Array.from(a)) }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  );
+  const arrayFormat = fc.constantFrom('jsonl', 's3', 'payload', 'pretty', 'array');
+  // Sometimes a record over 64 KiB, so the format is chosen on a window the reads cut differently.
+  const padding = fc.oneof(fc.constant(0), fc.integer({ min: 60_000, max: 140_000 }));
+  await t.resolves(fc.assert(
+    fc.asyncProperty(fc.array(cloudTrailRecord, { minLength: 1, maxLength: 8 }), arrayFormat, padding, fc.array(damage, { maxLength: 3 }), fc.boolean(), fc.array(fc.nat(), { minLength: 1, maxLength: 10 }), async (generated, kind, pad, damages, gzip, rawCuts) => {
+      const records = JSON.parse(JSON.stringify(generated)) as object[];
+      if (pad > 0) records[0] = { ...records[0], padding: 'p'.repeat(pad) };
+      let plain = kind === 'array' ? Buffer.from(JSON.stringify(records)) : encode(kind, records);
+      for (const d of damages) {
+        const at = d.at % (plain.length + 1);
+        if (d.kind === 'delete') plain = Buffer.concat([plain.subarray(0, at), plain.subarray(at + d.length)]);
+        else if (d.kind === 'insert') plain = Buffer.concat([plain.subarray(0, at), d.bytes, plain.subarray(at)]);
+        else plain = plain.subarray(0, Math.max(1, at));
+      }
+      const buf = gzip ? gzipSync(plain) : plain;
+      const options = { maxRecordBytes: 1 << 20, maxDocumentBytes: 1 << 24 };
+      const whole = await decode(buf, [], options);
+      const cut = await decode(buf, rawCuts.map((c) => c % (buf.length + 1)), options);
+      const stdin = await decode(buf, Array.from({ length: Math.floor(buf.length / 65536) }, (_, i) => (i + 1) * 65536), options);
+      return isDeepStrictEqual(cut, whole) && isDeepStrictEqual(stdin, whole);
+    }),
+    { numRuns: 300 },
   ));
 });

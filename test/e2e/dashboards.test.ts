@@ -91,7 +91,7 @@ function documentedMetrics(): Set<string> {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Metrics'));
   const names = new Set<string>(['up']);
-  for (const match of section.matchAll(/^\| `([a-z_:]+)` \| (\w+) \|/gm)) {
+  for (const match of section.matchAll(/^\| `([a-z0-9_:]+)` \| (\w+) \|/gm)) {
     const [, name = '', type = ''] = match;
     if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${name}${suffix}`);
     else names.add(name);
@@ -172,7 +172,7 @@ t.test('the dashboards follow the conventions', async (t) => {
         const metrics = metricNames(expr);
         t.ok(metrics.size > 0, `${where}: reads a metric`);
         for (const metric of metrics) t.ok(documented.has(metric), `${where}: ${metric} is a documented metric`);
-        for (const selector of expr.matchAll(/(?:[a-z_:]+)?\{[^}]*\}/g)) {
+        for (const selector of expr.matchAll(/(?:[a-z0-9_:]+)?\{[^}]*\}/g)) {
           t.match(selector[0], /job=~"\$job"/, `${where}: every selector filters by job`);
           const kms = [METRIC.changes, METRIC.failures, METRIC.pendingDeletion].some((metric) => selector[0].startsWith(`${metric}{`));
           if (kms && names.includes('aws_account_id')) t.match(selector[0], /aws_account_id=~"\$aws_account_id", aws_region=~"\$aws_region"/, `${where}: filters by account and region`);

@@ -7,12 +7,40 @@ import { exampleExposition } from '../support/example-exposition.ts';
 const ROOT = join(import.meta.dirname, '../..');
 const GOLDEN = join(ROOT, 'test/fixtures/exposition/example-trail.prom');
 
+/** Where the process and runtime families (prom-client's, values of this very process) begin. */
+const RUNTIME_START = /^# HELP process_/m;
+
 t.test('golden: the example trail exposition, byte for byte', async (t) => {
   const { status, contentType, body } = await exampleExposition();
   t.equal(status, 200);
   t.equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');
-  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(GOLDEN, body);
-  t.equal(body.replace(/node_version="[^"]+"/, 'node_version="NODE"'), readFileSync(GOLDEN, 'utf8').replace(/node_version="[^"]+"/, 'node_version="NODE"'));
+  const runtimeAt = body.search(RUNTIME_START);
+  t.ok(runtimeAt > 0, 'the process and runtime families follow ours');
+  const ours = body.slice(0, runtimeAt);
+  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(GOLDEN, ours);
+  t.equal(ours.replace(/node_version="[^"]+"/, 'node_version="NODE"'), readFileSync(GOLDEN, 'utf8').replace(/node_version="[^"]+"/, 'node_version="NODE"'));
+});
+
+t.test('process and runtime metrics under their standard names, after ours and not colliding with them', async (t) => {
+  const { body } = await exampleExposition();
+  const families = [...body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  for (const family of [
+    'process_cpu_seconds_total counter',
+    'process_resident_memory_bytes gauge',
+    'process_start_time_seconds gauge',
+    'process_open_fds gauge',
+    'nodejs_eventloop_lag_seconds gauge',
+    'nodejs_heap_size_used_bytes gauge',
+    'nodejs_heap_size_total_bytes gauge',
+    'nodejs_gc_duration_seconds histogram',
+  ]) {
+    t.ok(families.includes(family), family);
+  }
+  const names = families.map((family) => family.split(' ')[0]!);
+  t.same(names.filter((name, index) => names.indexOf(name) !== index), [], 'no family is exposed twice');
+  const runtime = body.slice(body.search(RUNTIME_START));
+  t.notMatch(runtime, /^kms_/m, 'the runtime part has none of ours');
+  t.match(body, /^process_start_time_seconds \d+$/m);
 });
 
 t.test('opt-in key_id and principal labels, under the value limit with an overflow value', async (t) => {

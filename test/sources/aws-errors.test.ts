@@ -28,7 +28,8 @@ const CASES: [string, unknown, (typeof AWS_ERROR_KINDS)[number]][] = [
   ['an unmodeled 429', named('Unknown', 'UnknownError', meta(429)), 'throttled'],
   ['AccessDeniedException', new AccessDeniedException({ message: 'User is not authorized to perform: logs:FilterLogEvents', ...meta(400) }), 'access_denied'],
   ['UnrecognizedClientException (bad key)', new UnrecognizedClientException({ message: 'The security token included in the request is invalid.', ...meta(400) }), 'access_denied'],
-  ['ExpiredTokenException', named('ExpiredTokenException', 'The security token included in the request is expired', meta(400)), 'access_denied'],
+  ['ExpiredTokenException', named('ExpiredTokenException', 'The security token included in the request is expired', meta(400)), 'credentials'],
+  ['no credentials anywhere (the default chain found none)', named('CredentialsProviderError', 'Could not load credentials from any providers'), 'credentials'],
   ['InvalidSignatureException', named('InvalidSignatureException', 'Signature expired', meta(400)), 'access_denied'],
   // The SDK names a 403 it cannot read (a proxy's or VPC endpoint's page) Unknown, or a SyntaxError from its JSON parser.
   ['an unmodeled 403', named('Unknown', 'UnknownError', meta(403)), 'access_denied'],

@@ -132,6 +132,7 @@ t.test('API errors are counted by kind and logged; the log group is retried next
     ['throttled', new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } })],
     ['server_error', new ServiceUnavailableException({ message: 'The server failed to process the request', $metadata: { httpStatusCode: 503 } })],
     ['access_denied', new AccessDeniedException({ message: 'User is not authorized to perform: logs:FilterLogEvents', $metadata: { httpStatusCode: 400 } })],
+    ['credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })],
     ['not_found', new ResourceNotFoundException({ message: 'The specified log group does not exist.', $metadata: { httpStatusCode: 400 } })],
     ['invalid_token', new InvalidParameterException({ message: 'The specified nextToken is invalid.', $metadata: { httpStatusCode: 400 } })],
     ['invalid_request', new InvalidParameterException({ message: 'Invalid filter pattern', $metadata: { httpStatusCode: 400 } })],

@@ -286,6 +286,8 @@ export interface PrometheusOptions {
   readonly alertmanager?: string;
   /** Scrape and rule evaluation interval. */
   readonly interval?: string;
+  /** More of the exporter's scrape config: scheme, tls_config, basic_auth. */
+  readonly scrape?: Readonly<Record<string, unknown>>;
 }
 
 export async function startPrometheus(scope: Scope, options: PrometheusOptions): Promise<Prometheus> {
@@ -297,7 +299,7 @@ export async function startPrometheus(scope: Scope, options: PrometheusOptions):
     global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
     rule_files: options.ruleFiles ?? [],
     ...(options.alertmanager === undefined ? {} : { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } }),
-    scrape_configs: [{ job_name: EXPORTER_JOB, static_configs: [{ targets: options.targets }] }],
+    scrape_configs: [{ job_name: EXPORTER_JOB, static_configs: [{ targets: options.targets }], ...options.scrape }],
   };
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);

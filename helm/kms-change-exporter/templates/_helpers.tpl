@@ -120,6 +120,12 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 {{- define "kms-change-exporter.validate" -}}
 {{- $single := include "kms-change-exporter.singleReplica" . -}}
 {{- $shared := include "kms-change-exporter.sharedState" . -}}
+{{- if and .Values.prometheusRule.enabled .Values.rules.protectedKeys (not .Values.config.labelKeyId) -}}
+{{- fail "rules.protectedKeys needs config.labelKeyId: true: the protected-key rule matches the key_id label, which the exporter adds only then (without it KmsProtectedKeyChanged would never fire)" -}}
+{{- end -}}
+{{- if and $single (not .Values.logGroups) -}}
+{{- fail (printf "source %s needs logGroups: the CloudTrail log group names or ARNs to read, e.g. --set logGroups={my-trail-log-group} (without them the exporter cannot start)" .Values.source) -}}
+{{- end -}}
 {{- if and (eq .Values.source "firehose") (not .Values.firehose.accessKey.existingSecret) (not .Values.firehose.accessKey.value) -}}
 {{- fail "source firehose needs the Firehose access key: set firehose.accessKey.existingSecret (recommended) or firehose.accessKey.value" -}}
 {{- end -}}
@@ -171,5 +177,60 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 {{- fail (printf "state.url connects to port %s but state.port is %d: set state.port to %s (the NetworkPolicy opens state.port to the store)" $port (int $.Values.state.port) $port) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Whether a web configuration (TLS, basic auth) is given, inline or as an existing Secret. */}}
+{{- define "kms-change-exporter.webConfig" -}}
+{{- if or .Values.webConfig.config .Values.webConfig.existingSecret }}true{{ end -}}
+{{- end -}}
+
+{{- define "kms-change-exporter.webConfigSecretName" -}}
+{{- default (printf "%s-web-config" (include "kms-change-exporter.fullname" .)) .Values.webConfig.existingSecret -}}
+{{- end -}}
+
+{{/* http or https: webConfig.scheme, else https when the inline config has tls_server_config. */}}
+{{- define "kms-change-exporter.scheme" -}}
+{{- if .Values.webConfig.scheme -}}
+{{ .Values.webConfig.scheme }}
+{{- else if and .Values.webConfig.config (not .Values.webConfig.existingSecret) .Values.webConfig.config.tls_server_config -}}
+https
+{{- else -}}
+http
+{{- end -}}
+{{- end -}}
+
+{{/* Basic auth on every path would make the kubelet's probes fail: refuse it at install. */}}
+{{- define "kms-change-exporter.checkWebConfig" -}}
+{{- $config := .Values.webConfig.config -}}
+{{- if and $config (not .Values.webConfig.existingSecret) $config.basic_auth_users -}}
+{{- $excluded := $config.auth_excluded_paths | default list -}}
+{{- if not (and (has "/-/healthy" $excluded) (has "/-/ready" $excluded)) -}}
+{{- fail "webConfig.config has basic_auth_users: list /-/healthy and /-/ready in auth_excluded_paths, or the kubelet's probes get 401" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Words and durations for the generated PrometheusRule (templates/prometheusrule.yaml), from whole minutes or days. */}}
+{{- define "kms-change-exporter.rules.minutes" -}}
+{{- $n := int . -}}{{ $n }} minute{{ if ne $n 1 }}s{{ end }}
+{{- end -}}
+
+{{- define "kms-change-exporter.rules.days" -}}
+{{- $n := int . -}}{{ $n }} day{{ if ne $n 1 }}s{{ end }}
+{{- end -}}
+
+{{/* A Prometheus duration: whole hours as Nh (the rules file's 1h), anything else as Nm. */}}
+{{- define "kms-change-exporter.rules.promMinutes" -}}
+{{- $n := int . -}}
+{{- if eq (mod $n 60) 0 -}}{{ div $n 60 }}h{{- else -}}{{ $n }}m{{- end -}}
+{{- end -}}
+
+{{/* "an hour", "2 hours", "90 minutes": how long a source has been silent. */}}
+{{- define "kms-change-exporter.rules.silence" -}}
+{{- $n := int . -}}
+{{- if eq $n 60 -}}an hour
+{{- else if eq (mod $n 60) 0 -}}{{ div $n 60 }} hours
+{{- else -}}{{ include "kms-change-exporter.rules.minutes" $n }}
 {{- end -}}
 {{- end -}}

@@ -3,14 +3,21 @@
 {{- $single := include "kms-change-exporter.singleReplica" . -}}
 {{- $checkpoint := include "kms-change-exporter.checkpoint" . -}}
 {{- $firehose := eq .Values.source "firehose" -}}
+{{- $web := include "kms-change-exporter.webConfig" . -}}
+{{- $webSecret := and .Values.webConfig.config (not .Values.webConfig.existingSecret) -}}
+{{- $https := eq (include "kms-change-exporter.scheme" .) "https" -}}
 metadata:
   labels:
     {{- include "kms-change-exporter.labels" . | nindent 4 }}
     {{- with .Values.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- if or .Values.podAnnotations (and $firehose .Values.firehose.accessKey.value (not .Values.firehose.accessKey.existingSecret)) }}
+  {{- if or .Values.podAnnotations (and $firehose .Values.firehose.accessKey.value (not .Values.firehose.accessKey.existingSecret)) $webSecret }}
   annotations:
+    {{- if $webSecret }}
+    # Users and policies are read at start: a changed web configuration rolls the pods.
+    checksum/web-config: {{ include (print $.Template.BasePath "/web-config-secret.yaml") . | sha256sum }}
+    {{- end }}
     {{- if and $firehose .Values.firehose.accessKey.value (not .Values.firehose.accessKey.existingSecret) }}
     # The exporter reads the key at start: a new key rolls the pods.
     checksum/firehose-access-key: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
@@ -74,6 +81,10 @@ spec:
         - name: KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE
           value: {{ printf "%s/%s" (trimSuffix "/" .Values.firehose.mountPath) .Values.firehose.accessKey.secretKey | quote }}
         {{- end }}
+        {{- if $web }}
+        - name: KMS_EXPORTER_WEB_CONFIG_FILE
+          value: {{ printf "%s/%s" (trimSuffix "/" .Values.webConfig.mountPath) .Values.webConfig.secretKey | quote }}
+        {{- end }}
         {{- range $key, $value := .Values.config }}
         {{- if not (kindIs "invalid" $value) }}
         - name: {{ printf "KMS_EXPORTER_%s" ($key | snakecase | upper) }}
@@ -124,11 +135,17 @@ spec:
         httpGet:
           path: /-/healthy
           port: http
+          {{- if $https }}
+          scheme: HTTPS
+          {{- end }}
         {{- toYaml .Values.probes.liveness | nindent 8 }}
       readinessProbe:
         httpGet:
           path: /-/ready
           port: http
+          {{- if $https }}
+          scheme: HTTPS
+          {{- end }}
         {{- toYaml .Values.probes.readiness | nindent 8 }}
       securityContext:
         {{- toYaml .Values.securityContext | nindent 8 }}
@@ -147,6 +164,17 @@ spec:
         {{- if $firehose }}
         - name: firehose-access-key
           mountPath: {{ .Values.firehose.mountPath }}
+          readOnly: true
+        {{- end }}
+        {{- if $web }}
+        - name: web-config
+          mountPath: {{ .Values.webConfig.mountPath }}
+          readOnly: true
+        {{- end }}
+        {{- with .Values.webConfig.tlsSecret }}
+        # A sibling of the web configuration, not inside it: Secret volumes are read-only.
+        - name: web-tls
+          mountPath: {{ printf "%s/tls" (trimSuffix "/" (dir $.Values.webConfig.mountPath)) }}
           readOnly: true
         {{- end }}
   volumes:
@@ -176,6 +204,23 @@ spec:
         items:
           - key: {{ .Values.firehose.accessKey.secretKey }}
             path: {{ .Values.firehose.accessKey.secretKey }}
+    {{- end }}
+    {{- if $web }}
+    - name: web-config
+      secret:
+        secretName: {{ include "kms-change-exporter.webConfigSecretName" . }}
+        defaultMode: 292
+        items:
+          - key: {{ .Values.webConfig.secretKey }}
+            path: {{ .Values.webConfig.secretKey }}
+    {{- end }}
+    {{- with .Values.webConfig.tlsSecret }}
+    # Mounted whole (no items, no subPath), so the kubelet's updates reach the files and a
+    # renewed certificate is served on the next connection.
+    - name: web-tls
+      secret:
+        secretName: {{ . }}
+        defaultMode: 292
     {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:

@@ -3,9 +3,12 @@
 // The body is `{"requestId", "timestamp", "records": [{"data": base64}]}`; for a
 // CloudWatch Logs source each record is a gzip-compressed subscription payload. A bad
 // record is invalid with a reason and the good ones beside it still count; only an
-// envelope that cannot be read at all fails the request.
+// envelope that cannot be read at all fails the request. Records are inflated off the
+// event loop (zlib's thread pool), one at a time, each stopped at its budget: a request of
+// records that each inflate to the limit neither blocks scrapes nor holds more than one.
 
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import type { InvalidRecord, RawRecord, RecordBatch } from '../../record-batch.ts';
 import { readSubscriptionPayload } from '../../decode/subscription-payload.ts';
 
@@ -21,15 +24,22 @@ export type EnvelopeResult =
 
 const GZIP_MAGIC = 0x1f;
 
+const inflate = promisify(gunzip);
+
+export interface EnvelopeLimits {
+  /** Largest decompressed record, a whole subscription payload: a gzip bomb inside one record is invalid, not an out-of-memory. */
+  readonly maxPayloadBytes: number;
+  /** Largest log event message (one CloudTrail record), as --max-record-bytes bounds every source's records. */
+  readonly maxRecordBytes: number;
+}
+
 function malformed(requestId: string | undefined, reason: string): EnvelopeResult {
   return { kind: 'malformed', requestId, reason };
 }
 
-/**
- * `maxPayloadBytes` bounds each decompressed record, a whole subscription payload (a gzip
- * bomb inside one record is invalid, not an out-of-memory).
- */
-export function decodeFirehoseRequest(body: string, maxPayloadBytes: number): EnvelopeResult {
+/** Reads a request body; never rejects. */
+export async function decodeFirehoseRequest(body: string, limits: EnvelopeLimits): Promise<EnvelopeResult> {
+  const { maxPayloadBytes, maxRecordBytes } = limits;
   let envelope: unknown;
   try {
     envelope = JSON.parse(body);
@@ -63,7 +73,7 @@ export function decodeFirehoseRequest(body: string, maxPayloadBytes: number): En
     let text: string;
     if (bytes[0] === GZIP_MAGIC) {
       try {
-        text = gunzipSync(bytes, { maxOutputLength: maxPayloadBytes }).toString('utf8');
+        text = (await inflate(bytes, { maxOutputLength: maxPayloadBytes })).toString('utf8');
       } catch (error) {
         const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
         invalid.push({ reason: tooLarge ? 'too_large' : 'bad_gzip', detail: `records[${index}]: ${tooLarge ? `larger than ${maxPayloadBytes} bytes once decompressed` : 'not a complete gzip stream'}` });
@@ -89,7 +99,12 @@ export function decodeFirehoseRequest(body: string, maxPayloadBytes: number): En
     if (result.kind === 'control') controlMessages++;
     else if (result.kind === 'invalid') invalid.push({ ...result.invalid, detail: `records[${index}]: ${result.invalid.detail}` });
     else {
-      for (const message of result.messages) out.push(message);
+      for (const message of result.messages) {
+        // Cheap first: a string of n UTF-16 units is at most 3n bytes of UTF-8.
+        if (message.length * 3 > maxRecordBytes && Buffer.byteLength(message) > maxRecordBytes) {
+          invalid.push({ reason: 'too_large', detail: `records[${index}]: a log event larger than ${maxRecordBytes} bytes` });
+        } else out.push(message);
+      }
       for (const bad of result.invalid) invalid.push({ ...bad, detail: `records[${index}]: ${bad.detail}` });
     }
   }

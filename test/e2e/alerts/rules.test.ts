@@ -17,8 +17,8 @@ const RUNBOOK = 'alerts/runbook.md';
 const RUNBOOK_URL = 'https://github.com/kms-change-exporter/kms-change-exporter/blob/main/alerts/runbook.md#';
 const INSTALL_HINT = 'run `sudo bash scripts/install-test-tools.sh` to install promtool and amtool';
 
-// The metrics of DESIGN.md ("External contract"), as Prometheus scrapes them.
-const DESIGN_METRICS: ReadonlySet<string> = new Set([
+// The exporter's metrics (README.md, "Metrics"), as Prometheus scrapes them.
+const EXPORTER_METRICS: ReadonlySet<string> = new Set([
   'kms_config_changes_total',
   'kms_config_change_failures_total',
   'kms_key_pending_deletion_timestamp_seconds',
@@ -286,7 +286,7 @@ t.test('each risk family alerts with the severity the catalog maps it to', async
   }
 });
 
-t.test('every metric in an expression is a DESIGN.md metric, up, or recorded here', async (t) => {
+t.test('every metric in an expression is an exporter metric, up, or recorded here', async (t) => {
   t.same(
     [...metricNames('sum by (a, b) (rate(x_total{c="d"}[5m] offset 1h)) > on(a) group_left(e) histogram_quantile(0.9, y_bucket) unless absent(up) and time() - 3 * 86400')].sort(),
     ['up', 'x_total', 'y_bucket'],
@@ -294,14 +294,14 @@ t.test('every metric in an expression is a DESIGN.md metric, up, or recorded her
   );
   for (const [name] of recordings) {
     t.match(name, /^[a-z_]+:[a-z_]+:[a-z0-9_]+$/, `recorded name ${name} follows level:metric:operations`);
-    t.notOk(DESIGN_METRICS.has(name), `${name} does not shadow an exporter metric`);
+    t.notOk(EXPORTER_METRICS.has(name), `${name} does not shadow an exporter metric`);
   }
   for (const rule of allRules) {
     const name = isAlert(rule) ? rule.alert : rule.record;
     const used = metricNames(rule.expr);
     t.ok(used.size > 0, `${name} selects at least one metric`);
     for (const metric of used) {
-      t.ok(DESIGN_METRICS.has(metric) || recordings.has(metric), `${name}: ${metric} is a DESIGN.md metric, up, or a recording rule`);
+      t.ok(EXPORTER_METRICS.has(metric) || recordings.has(metric), `${name}: ${metric} is an exporter metric, up, or a recording rule`);
     }
   }
 });

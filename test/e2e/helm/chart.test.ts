@@ -18,6 +18,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { SETTINGS } from '../../../src/config.ts';
+import { loadWebConfig } from '../../../src/serve/web-config.ts';
 import { CHART_DIR, HELM_MISSING, ROOT, helm, helmInstalled, parseManifests } from '../../support/helm-cli.ts';
 import type { Manifest } from '../../support/helm-cli.ts';
 import type { Test } from 'tap';
@@ -41,6 +42,8 @@ const SCENARIOS: Readonly<Record<string, readonly string[]>> = {
   'firehose-redis-values.yaml': ['NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet'],
   'firehose-redis-hpa-values.yaml': ['HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'StatefulSet'],
   'poll-redis-values.yaml': ['NetworkPolicy', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet'],
+  // TLS and basic auth through the exporter-toolkit web configuration.
+  'web-config-tls-basic-auth-values.yaml': ['Deployment', 'NetworkPolicy', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor'],
 };
 
 // The exporter settings the chart sets from structured values (or does not offer: replay
@@ -54,6 +57,9 @@ const CHART_MANAGED_ENV: ReadonlySet<string> = new Set([
   'KMS_EXPORTER_STATE_URL',
   'KMS_EXPORTER_REPLICA_ID',
   'KMS_EXPORTER_REPLAY',
+  'KMS_EXPORTER_WEB_CONFIG_FILE',
+  // aws.region
+  'AWS_REGION',
 ]);
 
 interface Validating {
@@ -135,6 +141,12 @@ interface ScenarioValues {
   readonly state?: { readonly url?: string; readonly existingSecret?: string; readonly existingSecretKey?: string; readonly port?: number };
   readonly persistence?: { readonly enabled?: boolean };
   readonly grafanaDashboards?: { readonly folder?: string };
+  readonly webConfig?: { readonly config?: { readonly tls_server_config?: unknown }; readonly scheme?: string };
+}
+
+/** Whether the scenario serves HTTPS, as the chart decides it. */
+function https(values: ScenarioValues): boolean {
+  return values.webConfig?.scheme === 'https' || (values.webConfig?.scheme === undefined && values.webConfig?.config?.tls_server_config !== undefined);
 }
 
 const ruleGroups = (parse(readFileSync(`${ROOT}${RULES}`, 'utf8'), { version: '1.1' }) as { groups: unknown }).groups;
@@ -151,8 +163,11 @@ function camelFromEnv(env: string): string {
 /** The `config` keys the chart must offer: every setting it does not manage itself. */
 const configSettings = SETTINGS.filter((setting) => !CHART_MANAGED_ENV.has(setting.env));
 
+// The smallest install: the defaults plus the one value without a default (a poller needs its log groups).
+const MINIMAL = ['--set', 'logGroups={trail}'];
+
 function valuesArgs(file: string | null): string[] {
-  return file === null ? [] : ['-f', `${CHART_DIR}/ci/${file}`];
+  return file === null ? MINIMAL : ['-f', `${CHART_DIR}/ci/${file}`];
 }
 
 function render(tt: Test, args: readonly string[]): Manifest[] {
@@ -276,8 +291,9 @@ function assertWorkload(tt: Test, manifests: readonly Manifest[], values: Scenar
   const http = container.ports?.find((port) => port.name === 'http');
   tt.equal(http?.containerPort, 9842, 'container port http is 9842');
   tt.equal(env.get('KMS_EXPORTER_LISTEN_ADDRESS')?.value, ':9842', 'the exporter listens on the container port');
-  tt.same(container.livenessProbe?.httpGet, { path: '/-/healthy', port: 'http' }, 'liveness probe on /-/healthy');
-  tt.same(container.readinessProbe?.httpGet, { path: '/-/ready', port: 'http' }, 'readiness probe on /-/ready');
+  const scheme = https(values) ? { scheme: 'HTTPS' } : {};
+  tt.same(container.livenessProbe?.httpGet, { path: '/-/healthy', port: 'http', ...scheme }, 'liveness probe on /-/healthy');
+  tt.same(container.readinessProbe?.httpGet, { path: '/-/ready', port: 'http', ...scheme }, 'readiness probe on /-/ready');
   if (scenario === 'defaults') tt.equal(container.resources, undefined, 'no default resources');
 
   tt.equal(env.get('KMS_EXPORTER_SOURCE')?.value, source, `KMS_EXPORTER_SOURCE is ${source}`);
@@ -381,7 +397,9 @@ function assertService(tt: Test, manifests: readonly Manifest[]): void {
 function assertFirehoseParts(tt: Test, manifests: readonly Manifest[], source: string): void {
   const kinds = new Set(manifests.map((m) => m.kind));
   if (source !== 'firehose') {
-    for (const kind of ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Ingress', 'Secret']) tt.notOk(kinds.has(kind), `${source}: no ${kind}`);
+    for (const kind of ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Ingress']) tt.notOk(kinds.has(kind), `${source}: no ${kind}`);
+    // The web config has a Secret of its own; the access key's is Firehose's alone.
+    tt.notOk(manifests.some((m) => m.kind === 'Secret' && m.metadata.name === `${FULLNAME}-firehose`), `${source}: no access key Secret`);
     return;
   }
   const deployment = workload(manifests);
@@ -589,7 +607,7 @@ t.test('the schema rejects typos and impossible values', async (tt) => {
     ['config.pollInterval=5x', /\/config\/pollInterval/],
   ];
   for (const [set, message] of cases) {
-    const result = helm(['template', RELEASE, CHART_DIR, '--set', set]);
+    const result = helm(['template', RELEASE, CHART_DIR, ...MINIMAL, '--set', set]);
     tt.not(result.status, 0, `--set ${set} fails`);
     tt.match(result.stderr, message, `--set ${set} names the bad value`);
   }
@@ -615,9 +633,10 @@ t.test('combinations that cannot work fail with what to change', async (tt) => {
     [['autoscaling.enabled=true', 'resources.requests.cpu=100m'], /autoscaling\.enabled needs source firehose/],
     [['ingress.enabled=true'], /ingress\.enabled needs source firehose/],
     [['source=firehose', 'firehose.accessKey.existingSecret=k', 'autoscaling.enabled=true'], /set resources\.requests\.cpu/],
+    [['logGroups={trail}', 'webConfig.config.basic_auth_users.prometheus=$2b$10$/bu8ewi9qGsa.Q7l6lok1eMyI8Soy0IbX49tOiLgxw7vJH8TEjvia'], /list \/-\/healthy and \/-\/ready in auth_excluded_paths/],
   ];
   for (const [sets, message] of cases) {
-    const result = helm(['template', RELEASE, CHART_DIR, ...sets.flatMap((set) => ['--set', set])]);
+    const result = helm(['template', RELEASE, CHART_DIR, ...MINIMAL, ...sets.flatMap((set) => ['--set', set])]);
     tt.not(result.status, 0, `${sets.join(' ')} fails`);
     tt.match(result.stderr, message, `${sets.join(' ')} says why`);
   }
@@ -660,17 +679,55 @@ t.test('shared state refuses what cannot work, with exact messages', async (tt) 
     ],
   ];
   for (const [sets, message] of cases) {
-    const result = helm(['template', RELEASE, CHART_DIR, ...sets.flatMap((set) => ['--set', set])]);
+    const result = helm(['template', RELEASE, CHART_DIR, ...MINIMAL, ...sets.flatMap((set) => ['--set', set])]);
     tt.not(result.status, 0, `${sets.join(' ')} fails`);
     tt.equal(/execution error at \([^)]*\): (.*)/.exec(result.stderr)?.[1], message, `${sets.join(' ')} says exactly why`, { stderr: result.stderr });
   }
-  const scheme = helm(['template', RELEASE, CHART_DIR, '--set', 'state.url=http://valkey:6379/0']);
+  const scheme = helm(['template', RELEASE, CHART_DIR, ...MINIMAL, '--set', 'state.url=http://valkey:6379/0']);
   tt.not(scheme.status, 0, 'a state.url that is not redis:// or rediss:// fails');
   tt.match(scheme.stderr, /\/state\/url/, 'and the schema names state.url');
   for (const sets of [['replicaCount=1'], ['source=live-tail', 'logGroups={trail}', 'state.url=redis://valkey:6379/0', 'replicaCount=1'], ['state.url=redis://exporter@valkey:6379/0']]) {
-    const result = helm(['template', RELEASE, CHART_DIR, ...sets.flatMap((set) => ['--set', set])]);
+    const result = helm(['template', RELEASE, CHART_DIR, ...MINIMAL, ...sets.flatMap((set) => ['--set', set])]);
     tt.equal(result.status, 0, `${sets.join(' ')} is accepted`, { stderr: result.stderr });
   }
+});
+
+t.test('webConfig: the Secret holds a file the exporter accepts, mounted and named by KMS_EXPORTER_WEB_CONFIG_FILE; probes and the scrape over https with basic auth', async (tt) => {
+  if (!helmInstalled()) {
+    tt.fail(HELM_MISSING);
+    return;
+  }
+  const file = 'web-config-tls-basic-auth-values.yaml';
+  const manifests = render(tt, valuesArgs(file));
+  const secret = manifests.find((m) => m.kind === 'Secret' && m.metadata.name === `${FULLNAME}-web-config`) as unknown as { data: Record<string, string> } | undefined;
+  const text = Buffer.from(secret?.data['web-config.yml'] ?? '', 'base64').toString('utf8');
+  const values = parse(readFileSync(`${CHART_DIR}/ci/${file}`, 'utf8')) as { webConfig: { config: unknown } };
+  tt.same(parse(text), values.webConfig.config, 'the Secret holds webConfig.config');
+  const dir = mkdtempSync(join(tmpdir(), 'kce-web-'));
+  try {
+    writeFileSync(join(dir, 'web-config.yml'), text);
+    // Everything validates up to the certificate, which only the TLS Secret in the cluster has.
+    tt.throws(() => loadWebConfig(join(dir, 'web-config.yml')), { message: /tls_server_config: cannot load the certificate, key or client CA: ENOENT: no such file or directory, open '\/etc\/kms-change-exporter\/tls\/tls\.crt'$/ });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const work = workload(manifests);
+  const container = work.spec.template.spec.containers[0]!;
+  tt.equal(envOf(container).get('KMS_EXPORTER_WEB_CONFIG_FILE')?.value, '/etc/kms-change-exporter/web/web-config.yml');
+  const mounts = new Map((container.volumeMounts ?? []).map((mount) => [mount.mountPath, mount]));
+  tt.match(mounts.get('/etc/kms-change-exporter/web'), { name: 'web-config', readOnly: true });
+  tt.match(mounts.get('/etc/kms-change-exporter/tls'), { name: 'web-tls', readOnly: true });
+  const volumes = new Map((work.spec.template.spec.volumes ?? []).map((volume) => [volume.name, volume as unknown as { secret?: { secretName: string; items?: unknown } }]));
+  tt.same(volumes.get('web-tls')?.secret, { secretName: 'kms-change-exporter-tls', defaultMode: 292 }, 'the TLS Secret whole: no items or subPath, so renewals reach the files');
+  tt.ok((work.spec.template.metadata as { annotations?: Record<string, string> }).annotations?.['checksum/web-config'], 'a changed web config rolls the pods');
+  const monitor = manifests.find((m) => m.kind === 'ServiceMonitor') as unknown as { spec: { endpoints: Record<string, unknown>[] } };
+  tt.match(monitor.spec.endpoints[0], {
+    port: 'http',
+    path: '/metrics',
+    scheme: 'https',
+    tlsConfig: { ca: { secret: { name: 'kms-change-exporter-tls', key: 'ca.crt' } }, serverName: 'kms-change-exporter.monitoring.svc' },
+    basicAuth: { username: { name: 'kms-change-exporter-scrape', key: 'username' }, password: { name: 'kms-change-exporter-scrape', key: 'password' } },
+  });
 });
 
 t.test('NOTES.txt tells each mode what to do next', async (tt) => {
@@ -685,7 +742,6 @@ t.test('NOTES.txt tells each mode what to do next', async (tt) => {
   };
   const defaults = notes(null);
   tt.match(defaults, `kubectl -n ${NAMESPACE} port-forward service/${FULLNAME} 9842:9842`, 'how to reach the exporter');
-  tt.match(defaults, /WARNING: logGroups is empty/, 'defaults: warns that no log group is set');
   tt.match(defaults, /no eks\.amazonaws\.com\/role-arn/, 'defaults: warns that IRSA is not set up');
   tt.match(defaults, /emptyDir/, 'defaults: says the checkpoint is on an emptyDir');
   const poll = notes('poll-with-pvc-values.yaml');

@@ -1,8 +1,11 @@
-// The Dockerfile the chart's image is built from, read statically (no container engine here) and its healthcheck run for real.
+// The Dockerfile the chart's image is built from, read statically and its healthcheck run for real (image-run.test.ts builds and runs the image itself).
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ROOT } from '../../support/helm-cli.ts';
 
@@ -67,7 +70,7 @@ t.test('runs `node dist/src/main.js serve` as a non-root user', async (tt) => {
   const user = last(finalStage, 'USER')?.args ?? '';
   tt.match(user, /^[1-9]\d*(:\d+)?$/, 'USER is a numeric non-root uid (Kubernetes can verify runAsNonRoot)');
   tt.equal(user.split(':')[0], '1000', 'uid 1000, as the chart runs it');
-  tt.same(execForm(last(finalStage, 'ENTRYPOINT')?.args ?? ''), ['node', 'dist/src/main.js'], 'ENTRYPOINT ["node","dist/src/main.js"]');
+  tt.same(execForm(last(finalStage, 'ENTRYPOINT')?.args ?? ''), ['node', '--max-semi-space-size=16', 'dist/src/main.js'], 'ENTRYPOINT ["node","--max-semi-space-size=16","dist/src/main.js"]: a young generation of 2 x 16 MiB');
   tt.same(execForm(last(finalStage, 'CMD')?.args ?? ''), ['serve'], 'CMD ["serve"]');
   tt.ok(inStage(finalStage, 'EXPOSE').some((i) => i.args === '9842'), 'EXPOSE 9842');
 });
@@ -123,4 +126,25 @@ t.test('HEALTHCHECK asks /-/healthy with node (no curl in the slim image)', asyn
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   tt.equal(await runHealthcheck(`:${port}`), 1, 'exit 1 when nothing listens');
+});
+
+t.test('HEALTHCHECK speaks HTTPS to a server with --web-config-file TLS (its own certificate, not checked)', async (tt) => {
+  const dir = mkdtempSync(join(tmpdir(), 'healthcheck-tls-'));
+  tt.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=kms-change-exporter', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  if (made.status !== 0) {
+    tt.fail('openssl is needed to make the test certificate');
+    return;
+  }
+  let status = 200;
+  const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (request, response) => {
+    response.statusCode = request.url === '/-/healthy' ? status : 404;
+    response.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  tt.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  tt.equal(await runHealthcheck(`:${port}`), 0, 'exit 0 while /-/healthy answers 200 over TLS');
+  status = 503;
+  tt.equal(await runHealthcheck(`:${port}`), 1, 'exit 1 when it fails');
 });

@@ -18,7 +18,7 @@ function runScript(args: readonly string[]): { status: number | null; stdout: st
 /** A copy of the parts of the repository the script reads, to change freely. */
 function scratchRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'kce-sync-'));
-  for (const path of ['package.json', 'alerts/kms-change-exporter.rules.yml', CHART]) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  for (const path of ['package.json', 'alerts/kms-change-exporter.rules.yml', 'alerts/alertmanager.yml', 'alerts/templates', 'alerts/kube-prometheus-stack', CHART]) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
   // Start from no dashboards at all, whatever the repository holds today.
   rmSync(join(dir, CHART, 'files/dashboards'), { recursive: true, force: true });
   mkdirSync(join(dir, 'dashboards'), { recursive: true });
@@ -48,7 +48,7 @@ t.test('drift is reported, then repaired', async (tt) => {
   const check = runScript(['--check', '--root', dir]);
   tt.equal(check.status, 1, '--check exits 1 on drift');
   tt.match(check.stderr, /kms-changes\.json: missing from the chart/, '--check names the file');
-  tt.match(check.stderr, /run `node scripts\/sync-chart\.ts`/, '--check says how to fix it');
+  tt.match(check.stderr, /run `npm run sync-chart`/, '--check says how to fix it');
 
   const sync = runScript(['--root', dir]);
   tt.equal(sync.status, 0, 'sync exits 0', { stderr: sync.stderr });
@@ -64,8 +64,30 @@ t.test('drift is reported, then repaired', async (tt) => {
   syncChart(dir, false);
   tt.notOk(existsSync(join(dir, CHART, 'files/dashboards/Exporter_Health.json')), 'sync removes the stale copy');
 
-  writeFileSync(join(dir, 'alerts/kms-change-exporter.rules.yml'), `${readFileSync(join(dir, 'alerts/kms-change-exporter.rules.yml'), 'utf8')}# edited\n`);
-  tt.same(syncChart(dir, true).drift, [{ path: `${CHART}/files/rules/kms-change-exporter.rules.yml`, problem: 'differs' }], 'an edited rule file is caught');
+  const rulesPath = join(dir, 'alerts/kms-change-exporter.rules.yml');
+  const rules = readFileSync(rulesPath, 'utf8');
+  writeFileSync(rulesPath, `${rules}# a comment\n`);
+  tt.same(syncChart(dir, true).drift, [], 'a comment is not part of the template (comments name the defaults, which values override)');
+  writeFileSync(rulesPath, rules.replace('summary: A protected KMS key was changed.', 'summary: A protected KMS key was changed (edited).'));
+  tt.same(syncChart(dir, true).drift, [{ path: `${CHART}/templates/prometheusrule.yaml`, problem: 'differs' }], 'an edited rule file is caught');
+  syncChart(dir, false);
+  tt.match(readFileSync(join(dir, CHART, 'templates/prometheusrule.yaml'), 'utf8'), 'summary: A protected KMS key was changed (edited).', 'sync regenerates the template');
+  writeFileSync(rulesPath, rules.replace('(kms:config_change_failures:increase10m) >= 5', '(kms:config_change_failures:increase10m) > 4'));
+  tt.throws(() => syncChart(dir, true), /expected 1 match\(es\) of .* for rules\.thresholds\.failureBurst, found 0; update scripts\/prometheus-rule-template\.ts/, 'a literal the values no longer reach stops the sync, naming the value');
+  const broken = runScript(['--check', '--root', dir]);
+  tt.equal(broken.status, 1, 'and --check exits 1');
+  tt.match(broken.stderr, /^sync-chart: alerts\/kms-change-exporter\.rules\.yml: expected 1 match\(es\) of .* for rules\.thresholds\.failureBurst, found 0; update scripts\/prometheus-rule-template\.ts with the rules\n$/, 'with one line, no stack');
+  writeFileSync(rulesPath, rules);
+  syncChart(dir, false);
+
+  const amPath = join(dir, 'alerts/alertmanager.yml');
+  writeFileSync(amPath, readFileSync(amPath, 'utf8').replace('repeat_interval: 4h', 'repeat_interval: 2h'));
+  tt.same(syncChart(dir, true).drift, [{ path: 'alerts/kube-prometheus-stack/values.yaml', problem: 'differs' }], 'an edited alertmanager.yml is caught');
+  syncChart(dir, false);
+  tt.match(readFileSync(join(dir, 'alerts/kube-prometheus-stack/values.yaml'), 'utf8'), /^ {6}repeat_interval: 2h$/m, 'sync regenerates the kube-prometheus-stack values');
+  const tmplPath = join(dir, 'alerts/templates/kms.tmpl');
+  writeFileSync(tmplPath, `${readFileSync(tmplPath, 'utf8')}{{ define "kms.extra" }}x{{ end }}\n`);
+  tt.same(syncChart(dir, true).drift, [{ path: 'alerts/kube-prometheus-stack/values.yaml', problem: 'differs' }], 'an edited template is caught');
   syncChart(dir, false);
 
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
@@ -89,6 +111,7 @@ t.test('synced dashboards render as sidecar ConfigMaps equal to dashboards/*.jso
 
   const result = helm([
     'template', 'kce', join(dir, CHART), '--namespace', 'monitoring',
+    '--set', 'logGroups={trail}',
     '--set', 'grafanaDashboards.enabled=true',
     '--set', 'grafanaDashboards.folder=Security',
     '--set', 'grafanaDashboards.sidecarLabel=my_dashboard',

@@ -7,6 +7,7 @@ import { decodeFirehoseRequest } from '../../../src/sources/firehose/firehose-en
 import type { InvalidReason } from '../../../src/record-batch.ts';
 
 const MAX = 64 * 1024;
+const LIMITS = { maxPayloadBytes: MAX, maxRecordBytes: MAX };
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
 const gz = (text: string | Buffer) => gzipSync(text).toString('base64');
@@ -23,8 +24,8 @@ function parseError(text: string): string {
 }
 
 /** One assertion per property: fast-check's report (the shrunk counterexample) is the failure message. */
-function property<Ts extends unknown[]>(t: Test, name: string, prop: fc.IProperty<Ts>, numRuns: number): void {
-  const result = fc.check(prop, { numRuns });
+async function property<Ts extends unknown[]>(t: Test, name: string, prop: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
+  const result = await fc.check(prop, { numRuns });
   t.ok(!result.failed, result.failed ? (fc.defaultReportMessage(result) ?? name) : name);
 }
 
@@ -48,15 +49,15 @@ t.test('an envelope that cannot be read at all is malformed, with the reason and
     ['{"requestId":"r","records":null}', 'r', 'records is missing or not an array'],
     [JSON.stringify({ requestId: 'r', records: Array(10_001).fill({}) }), 'r', "records holds 10001 entries, more than Firehose's 10000"],
   ];
-  for (const [body, requestId, reason] of cases) t.same(decodeFirehoseRequest(body, MAX), { kind: 'malformed', requestId, reason }, body.slice(0, 60));
+  for (const [body, requestId, reason] of cases) t.same(await decodeFirehoseRequest(body, LIMITS), { kind: 'malformed', requestId, reason }, body.slice(0, 60));
 });
 
 t.test('the edges that are still an envelope: no records, 10,000 records, a 256-character request id', async (t) => {
-  t.same(decodeFirehoseRequest(envelope([]), MAX), { kind: 'ok', requestId: 'req-1', batch: { records: [], skipped: 0, invalid: [] }, controlMessages: 0 });
-  const many = decodeFirehoseRequest(envelope(Array(10_000).fill({})), MAX);
+  t.same(await decodeFirehoseRequest(envelope([]), LIMITS), { kind: 'ok', requestId: 'req-1', batch: { records: [], skipped: 0, invalid: [] }, controlMessages: 0 });
+  const many = await decodeFirehoseRequest(envelope(Array(10_000).fill({})), LIMITS);
   t.equal(many.kind === 'ok' ? many.batch.invalid.length : many.reason, 10_000, 'each of the 10,000 read (and found wanting)');
   const id = 'r'.repeat(256);
-  t.same(decodeFirehoseRequest(JSON.stringify({ requestId: id, records: [] }), MAX), { kind: 'ok', requestId: id, batch: { records: [], skipped: 0, invalid: [] }, controlMessages: 0 });
+  t.same(await decodeFirehoseRequest(JSON.stringify({ requestId: id, records: [] }), LIMITS), { kind: 'ok', requestId: id, batch: { records: [], skipped: 0, invalid: [] }, controlMessages: 0 });
 });
 
 t.test('each bad record is one invalid entry with its reason and index; the good ones beside it are read', async (t) => {
@@ -82,7 +83,7 @@ t.test('each bad record is one invalid entry with its reason and index; the good
     { data: gz(dataPayload([{ message: 'third' }, { message: 42 }, null])) },
     { data: gz('{"messageType":"CONTROL_MESSAGE","logEvents":[{"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}') },
   ];
-  const result = decodeFirehoseRequest(envelope(records), MAX);
+  const result = await decodeFirehoseRequest(envelope(records), LIMITS);
   t.same(result, {
     kind: 'ok',
     requestId: 'req-1',
@@ -120,7 +121,7 @@ t.test('property: no body, however malformed, makes the decoder throw', async (t
     fc.jsonValue().map((value) => JSON.stringify(value)),
     fc.record({ requestId: fc.oneof(fc.string({ maxLength: 300 }), fc.jsonValue()), timestamp: fc.jsonValue(), records: fc.oneof(fc.jsonValue(), fc.array(fc.oneof(fc.jsonValue(), fc.record({ data: fc.oneof(fc.string(), fc.base64String(), fc.uint8Array().map((bytes) => gz(Buffer.from(bytes)))) })))) }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
   );
-  property(t, 'decodeFirehoseRequest is total', fc.property(bodies, (body) => ['ok', 'malformed'].includes(decodeFirehoseRequest(body, 4096).kind)), 1000);
+  await property(t, 'decodeFirehoseRequest is total', fc.asyncProperty(bodies, async (body) => ['ok', 'malformed'].includes((await decodeFirehoseRequest(body, { maxPayloadBytes: 4096, maxRecordBytes: 4096 })).kind)), 1000);
 });
 
 /** A generated record with what it must decode to: its log events, its one invalid entry (one of these reasons), or a control message. */
@@ -153,11 +154,11 @@ const modelled: fc.Arbitrary<Modelled> = fc.oneof(
 );
 
 t.test('property: in a valid envelope, every record is its log events, a control message, or exactly one invalid entry with a reason, in order', async (t) => {
-  property(
+  await property(
     t,
     'each record decodes as its model says',
-    fc.property(fc.array(modelled, { maxLength: 12 }), (generated) => {
-      const result = decodeFirehoseRequest(envelope(generated.map((m) => m.record)), MAX);
+    fc.asyncProperty(fc.array(modelled, { maxLength: 12 }), async (generated) => {
+      const result = await decodeFirehoseRequest(envelope(generated.map((m) => m.record)), LIMITS);
       if (result.kind !== 'ok') return false;
       const messages = generated.flatMap((m) => m.messages);
       if (JSON.stringify(result.batch.records) !== JSON.stringify(messages)) return false;

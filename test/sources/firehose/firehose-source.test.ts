@@ -69,7 +69,7 @@ function errorsOf(body: string): string[] {
 }
 
 function errors(counted: Record<string, number> = {}): string[] {
-  return ['unauthorized', 'forbidden', 'too_large', 'malformed_request', 'not_committed'].map((kind) => `kms_exporter_source_errors_total{source="firehose",error="${kind}"} ${counted[kind] ?? 0}`);
+  return ['unauthorized', 'forbidden', 'too_large', 'malformed_request', 'not_committed', 'over_budget'].map((kind) => `kms_exporter_source_errors_total{source="firehose",error="${kind}"} ${counted[kind] ?? 0}`);
 }
 
 function recordsOf(body: string): string[] {
@@ -267,4 +267,34 @@ t.test('good and bad records in one request: 200, the good ones counted, each ba
   ]);
   t.same(recordsOf(body), records({ matched: 1, invalid: 10 }));
   t.same(errorsOf(body), errors(), 'bad records are not a bad request');
+});
+
+t.test('a Content-Type that is not a media type is malformed (413, permanent), not a 400 that Firehose would retry for hours', async (t) => {
+  const running = await firehose(t);
+  for (const contentType of ['application json', 'json', '/']) {
+    const answer = await post(running, [], { requestId: 'ct', headers: { 'content-type': contentType } });
+    t.same(answer, { status: 413, contentType: 'application/json; charset=utf-8', body: { requestId: 'ct', timestamp: 0, errorMessage: 'malformed request: the Content-Type header is not a media type' } }, contentType);
+  }
+  t.same(errorsOf(await running.scrape()), errors({ malformed_request: 3 }));
+});
+
+t.test('--max-record-bytes bounds each log event inside a record: the large one is invalid (too_large), the others count', async (t) => {
+  const running = await firehose(t, { maxRecordBytes: '4KiB' });
+  const large = JSON.stringify({ ...JSON.parse(change('big')), padding: 'x'.repeat(5000) });
+  const answer = await post(running, [{ data: subscriptionRecord([change('e1'), large, change('e2')]) }], { requestId: 'sizes' });
+  t.equal(answer.status, 200);
+  const body = await running.scrape();
+  t.same(lines(body, 'kms_config_changes_total'), [`${DISABLE_KEY} 2`]);
+  t.same(invalidOf(body), ['kms_exporter_invalid_records_total{source="firehose",reason="too_large"} 1']);
+  t.same(recordsOf(body), records({ matched: 2, invalid: 1 }));
+});
+
+t.test('a refused request is answered with Connection: close, and nothing of it is held', async (t) => {
+  const running = await firehose(t);
+  const response = await running.service.app.inject({ method: 'POST', url: '/firehose', headers: { 'content-type': 'application/json', 'x-amz-firehose-request-id': 'r' }, payload: '{}' });
+  t.equal(response.statusCode, 401);
+  t.equal(response.headers['connection'], 'close');
+  const body = await running.scrape();
+  t.same(lines(body, 'kms_exporter_push_inflight_bytes'), ['kms_exporter_push_inflight_bytes 0']);
+  t.same(lines(body, 'kms_exporter_push_inflight_limit_bytes'), ['kms_exporter_push_inflight_limit_bytes 134217728']);
 });
