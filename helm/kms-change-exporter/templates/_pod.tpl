@@ -14,6 +14,10 @@ metadata:
     {{- end }}
   {{- if or .Values.podAnnotations (and $firehose .Values.firehose.accessKey.value (not .Values.firehose.accessKey.existingSecret)) $webSecret }}
   annotations:
+    {{- if or .Values.expectations .Values.accounts }}
+    # Expectations and accounts are read at start: a change rolls the pods.
+    checksum/change-context: {{ include (print $.Template.BasePath "/change-context-configmap.yaml") . | sha256sum }}
+    {{- end }}
     {{- if $webSecret }}
     # Users and policies are read at start: a changed web configuration rolls the pods.
     checksum/web-config: {{ include (print $.Template.BasePath "/web-config-secret.yaml") . | sha256sum }}
@@ -84,6 +88,14 @@ spec:
         {{- if $web }}
         - name: KMS_EXPORTER_WEB_CONFIG_FILE
           value: {{ printf "%s/%s" (trimSuffix "/" .Values.webConfig.mountPath) .Values.webConfig.secretKey | quote }}
+        {{- end }}
+        {{- if .Values.expectations }}
+        - name: KMS_EXPORTER_EXPECTATIONS_FILE
+          value: {{ printf "%s/expectations.yml" (trimSuffix "/" .Values.changeContext.mountPath) | quote }}
+        {{- end }}
+        {{- if .Values.accounts }}
+        - name: KMS_EXPORTER_ACCOUNTS_FILE
+          value: {{ printf "%s/accounts.yml" (trimSuffix "/" .Values.changeContext.mountPath) | quote }}
         {{- end }}
         {{- range $key, $value := .Values.config }}
         {{- if not (kindIs "invalid" $value) }}
@@ -171,6 +183,11 @@ spec:
           mountPath: {{ .Values.webConfig.mountPath }}
           readOnly: true
         {{- end }}
+        {{- if or .Values.expectations .Values.accounts }}
+        - name: change-context
+          mountPath: {{ .Values.changeContext.mountPath }}
+          readOnly: true
+        {{- end }}
         {{- with .Values.webConfig.tlsSecret }}
         # A sibling of the web configuration, not inside it: Secret volumes are read-only.
         - name: web-tls
@@ -213,6 +230,12 @@ spec:
         items:
           - key: {{ .Values.webConfig.secretKey }}
             path: {{ .Values.webConfig.secretKey }}
+    {{- end }}
+    {{- if or .Values.expectations .Values.accounts }}
+    - name: change-context
+      configMap:
+        name: {{ printf "%s-change-context" (include "kms-change-exporter.fullname" .) }}
+        defaultMode: 292
     {{- end }}
     {{- with .Values.webConfig.tlsSecret }}
     # Mounted whole (no items, no subPath), so the kubelet's updates reach the files and a

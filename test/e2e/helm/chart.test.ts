@@ -19,6 +19,8 @@ import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitorin
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { SETTINGS } from '../../../src/config.ts';
 import { loadWebConfig } from '../../../src/serve/web-config.ts';
+import { parseAccounts } from '../../../src/accounts-file.ts';
+import { parseExpectations } from '../../../src/expectations/expectations-file.ts';
 import { CHART_DIR, HELM_MISSING, ROOT, helm, helmInstalled, parseManifests } from '../../support/helm-cli.ts';
 import type { Manifest } from '../../support/helm-cli.ts';
 import type { Test } from 'tap';
@@ -58,6 +60,9 @@ const CHART_MANAGED_ENV: ReadonlySet<string> = new Set([
   'KMS_EXPORTER_REPLICA_ID',
   'KMS_EXPORTER_REPLAY',
   'KMS_EXPORTER_WEB_CONFIG_FILE',
+  // expectations and accounts
+  'KMS_EXPORTER_EXPECTATIONS_FILE',
+  'KMS_EXPORTER_ACCOUNTS_FILE',
   // aws.region
   'AWS_REGION',
 ]);
@@ -476,7 +481,7 @@ function assertMonitoring(tt: Test, manifests: readonly Manifest[], values: Scen
     tt.equal(rule.metadata.labels?.['release'], 'kube-prometheus-stack', 'prometheusRule.labels reach the PrometheusRule');
   }
   const dashboards = manifests.filter((m) => m.kind === 'ConfigMap' && m.metadata.labels?.['grafana_dashboard'] === '1') as (Manifest & { data: Record<string, string> })[];
-  if (manifests.some((m) => m.kind === 'ConfigMap')) {
+  if (manifests.some((m) => m.kind === 'ConfigMap' && m.metadata.name !== `${FULLNAME}-change-context`)) {
     tt.same(
       dashboards.map((cm) => Object.keys(cm.data)).flat().sort(),
       dashboardFiles,
@@ -515,7 +520,9 @@ for (const file of [null, ...scenarioFiles]) {
     if (manifests.length === 0) return;
     const values = (file === null ? {} : parse(readFileSync(`${CHART_DIR}/ci/${file}`, 'utf8'))) as ScenarioValues;
     // Dashboard ConfigMaps exist only once dashboards/ has some.
-    const expected = SCENARIOS[scenario]?.filter((kind) => kind !== 'ConfigMap' || dashboardFiles.length > 0);
+    // The default expectations (aws-service-grants) come as a ConfigMap in every scenario.
+    const kinds = SCENARIOS[scenario];
+    const expected = kinds === undefined ? undefined : [...new Set([...kinds.filter((kind) => kind !== 'ConfigMap' || dashboardFiles.length > 0), 'ConfigMap'])].sort();
     if (expected !== undefined) tt.same([...new Set(manifests.map((m) => m.kind))].sort(), expected, 'renders exactly the expected kinds');
 
     validateSchemas(tt, manifests);
@@ -535,7 +542,7 @@ t.test('everything-on renders every dashboard, the rules and every config settin
   }
   const manifests = render(tt, valuesArgs('everything-on-values.yaml'));
   tt.equal(manifests.filter((m) => m.kind === 'PrometheusRule').length, 1, 'one PrometheusRule');
-  tt.equal(manifests.filter((m) => m.kind === 'ConfigMap').length, dashboardFiles.length, `one ConfigMap per dashboard (${dashboardFiles.length})`);
+  tt.equal(manifests.filter((m) => m.kind === 'ConfigMap' && m.metadata.labels?.['grafana_dashboard'] === '1').length, dashboardFiles.length, `one ConfigMap per dashboard (${dashboardFiles.length})`);
   const env = envOf(workload(manifests).spec.template.spec.containers[0] as Container);
   for (const setting of configSettings) tt.ok(env.has(setting.env), `config.${camelFromEnv(setting.env)} renders ${setting.env}`);
   tt.equal(env.get('KMS_EXPORTER_SERIES_LIMIT')?.value, '1000000', 'large whole numbers render as digits, not 1e+06');
@@ -690,6 +697,31 @@ t.test('shared state refuses what cannot work, with exact messages', async (tt) 
     const result = helm(['template', RELEASE, CHART_DIR, ...MINIMAL, ...sets.flatMap((set) => ['--set', set])]);
     tt.equal(result.status, 0, `${sets.join(' ')} is accepted`, { stderr: result.stderr });
   }
+});
+
+t.test('expectations and accounts: a ConfigMap of files the exporter accepts, mounted and named by their variables; the default ships aws-service-grants', async (tt) => {
+  if (!helmInstalled()) {
+    tt.fail(HELM_MISSING);
+    return;
+  }
+  const file = 'everything-on-values.yaml';
+  const manifests = render(tt, valuesArgs(file));
+  const map = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === `${FULLNAME}-change-context`) as unknown as { data: Record<string, string> } | undefined;
+  const expectations = parseExpectations(map?.data['expectations.yml'] ?? '', 'expectations.yml');
+  tt.same(expectations.map((rule) => rule.name), ['aws-service-grants'], 'the default expectations load with the exporter\'s own loader');
+  const accounts = parseAccounts(map?.data['accounts.yml'] ?? '', 'accounts.yml');
+  tt.same(Object.fromEntries(accounts.accounts), { '111122223333': { name: 'payments-prod', environment: 'production', owner: 'payments-team' } });
+  tt.equal(accounts.organizationId, 'o-a1b2c3d4e5');
+  const work = workload(manifests);
+  const container = work.spec.template.spec.containers[0]!;
+  tt.equal(envOf(container).get('KMS_EXPORTER_EXPECTATIONS_FILE')?.value, '/etc/kms-change-exporter/context/expectations.yml');
+  tt.equal(envOf(container).get('KMS_EXPORTER_ACCOUNTS_FILE')?.value, '/etc/kms-change-exporter/context/accounts.yml');
+  const mounts = new Map((container.volumeMounts ?? []).map((mount) => [mount.mountPath, mount]));
+  tt.match(mounts.get('/etc/kms-change-exporter/context'), { name: 'change-context', readOnly: true });
+  tt.ok((work.spec.template.metadata as { annotations?: Record<string, string> }).annotations?.['checksum/change-context'], 'a changed file rolls the pods');
+  const none = render(tt, [...valuesArgs(file), '--set', 'expectations=null', '--set', 'accounts=null']);
+  tt.notOk(none.some((m) => m.kind === 'ConfigMap' && m.metadata.name === `${FULLNAME}-change-context`), 'no files: no ConfigMap');
+  tt.notOk(envOf(workload(none).spec.template.spec.containers[0]!).has('KMS_EXPORTER_EXPECTATIONS_FILE'), 'and no variable');
 });
 
 t.test('webConfig: the Secret holds a file the exporter accepts, mounted and named by KMS_EXPORTER_WEB_CONFIG_FILE; probes and the scrape over https with basic auth', async (tt) => {

@@ -79,14 +79,14 @@ t.test('protected keys, thresholds and the runbook URL render into the expressio
   ]);
   tt.equal(
     ruleNamed(groups, 'kms:config_changes_protected_key:increase10m')?.expr,
-    'kms:config_changes:increase10m{key_id=~"(?:.*[:/])?(?:1111aaaa-11aa-11aa-11aa-111111111111|mrk-0123456789abcdef0123456789abcdef)"}\nunless\nkms:config_changes:increase10m{category="grant", principal_type="AWSService"}\n',
+    'kms:config_changes:increase10m{key_id=~"(?:.*[:/])?(?:1111aaaa-11aa-11aa-11aa-111111111111|mrk-0123456789abcdef0123456789abcdef)", expected!="true"}\n',
     'the protected keys, joined with |',
   );
-  tt.match(ruleNamed(groups, 'kms:config_changes:increase10m')?.expr, 'last_over_time(kms_config_changes_total[1h] offset 30m)', 'change window in the recording rule');
-  tt.match(ruleNamed(groups, 'kms:config_change_failures:increase10m')?.expr, 'last_over_time(kms_config_change_failures_total[1h] offset 30m)', 'change window in the failure recording rule');
+  tt.match(ruleNamed(groups, 'kms:config_changes_unjoined:increase10m')?.expr, 'last_over_time(kms_config_changes_total[1h] offset 30m)', 'change window in the recording rule');
+  tt.match(ruleNamed(groups, 'kms:config_change_failures_unjoined:increase10m')?.expr, 'last_over_time(kms_config_change_failures_total[1h] offset 30m)', 'change window in the failure recording rule');
   tt.match(ruleNamed(groups, 'KmsHighRiskChange')?.annotations?.['description'], /change\(s\) in the last 30 minutes\.$/, 'change window in the descriptions');
-  tt.equal(ruleNamed(groups, 'KmsChangeFailureBurst')?.expr, 'sum by (aws_account_id, aws_region, principal_type) (kms:config_change_failures:increase10m) >= 3\n', 'failure burst size');
-  tt.equal(ruleNamed(groups, 'KmsKeyDeletionImminent')?.expr, '(max without (instance, pod) (kms_key_pending_deletion_timestamp_seconds) - time() < 1 * 86400) > 0\n', 'deletion window in days');
+  tt.equal(ruleNamed(groups, 'KmsChangeFailureBurst')?.expr, 'sum by (aws_account_id, account_name, environment, owner, aws_region, principal_type) (kms:config_change_failures:increase10m) >= 3\n', 'failure burst size');
+  tt.match(ruleNamed(groups, 'KmsKeyDeletionImminent')?.expr, '(max without (instance, pod) (kms_key_pending_deletion_timestamp_seconds) - time() < 1 * 86400) > 0)', 'deletion window in days');
   tt.equal(ruleNamed(groups, 'KmsKeyDeletionImminent')?.annotations?.['summary'], 'A KMS key will be deleted in less than 1 day.', 'and in the summary');
   const silent = ruleNamed(groups, 'KmsSourceSilent');
   tt.match(silent?.expr, '{source!="replay"} > 0) > 5400', 'silence in seconds');
