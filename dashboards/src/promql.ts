@@ -29,7 +29,7 @@ export function series(metric: string, ...matchers: readonly string[]): string {
 }
 
 /** The KMS metrics that carry account and region, as one selector for variable queries. */
-export const KMS_SERIES_NAMES = `__name__=~"${METRIC.changes}|${METRIC.failures}|${METRIC.pendingDeletion}"`;
+export const KMS_SERIES_NAMES = `__name__=~"${METRIC.changes}|${METRIC.failures}|${METRIC.findings}|${METRIC.pendingDeletion}|${METRIC.materialExpiry}"`;
 
 /** Grafana's per-step interval: consecutive windows of exactly one step, so per-step counts add up. */
 export const STEP = '$__interval';
@@ -68,12 +68,24 @@ export function orZero(expr: string): string {
   return `${expr} or vector(0)`;
 }
 
-/** Days from now until a pending deletion, one per key even with several exporter replicas. */
+/** Days from now until a key's deadline (a pending deletion, a material expiry), one per key even with several exporter replicas. */
 export function daysUntilDeletion(selector: string): string {
   return `min by (aws_account_id, aws_region, key_id) (${selector} - time()) / 86400`;
 }
 
-/** The deletion date itself, in milliseconds for Grafana's date units. */
+/** The deadline itself, in milliseconds for Grafana's date units. */
 export function deletionDateMs(selector: string): string {
   return `max by (aws_account_id, aws_region, key_id) (${selector}) * 1000`;
+}
+
+/**
+ * Adds the `account_name` of kms_aws_account_info (--accounts) to every series of `expr`
+ * whose account the file names, and keeps the others as they are. Every replica exports the
+ * same info series, so it is taken once per account (max by), and the joined side never
+ * carries instance or pod: `expr` must already be aggregated without them. The rules join
+ * the same way (kms:aws_account_info:max).
+ */
+export function withAccountName(expr: string): string {
+  const info = `max by (aws_account_id, account_name) (${series(METRIC.accountInfo, BY.job, BY.account)})`;
+  return `(${expr}) * on (aws_account_id) group_left (account_name) ${info} or (${expr}) unless on (aws_account_id) ${info}`;
 }

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { findDrift } from '../../dashboards/build.ts';
 import { allDashboards } from '../../dashboards/src/all-dashboards.ts';
@@ -11,12 +12,23 @@ import type { Dashboard, PrometheusTarget, QueryPanelType, QueryVariable, Variab
 import { SCHEMA_VERSION } from '../../dashboards/src/grafana-model.ts';
 import { METRIC } from '../../dashboards/src/promql.ts';
 import { parseLabelValues } from '../../dashboards/src/variables.ts';
+import { ACCOUNT, importKeyMaterial } from '../support/key-fact-records.ts';
 import { ROOT, sleep, startExporter, startPrometheus, tempDir } from '../support/prometheus-stack.ts';
-import type { Exporter, PromResponse } from '../support/prometheus-stack.ts';
+import type { Exporter, PromResponse, PromSample } from '../support/prometheus-stack.ts';
 
 const DASHBOARDS_DIR = join(ROOT, 'dashboards');
 const BUILD = join(ROOT, 'dashboards/build.ts');
 const TRAIL = join(ROOT, 'examples/trail.jsonl.gz');
+/** The shipped examples, so that account names, expected changes and their joins have data. */
+const EXAMPLE_FLAGS = ['--accounts', join(ROOT, 'examples/accounts.yml'), '--expectations', join(ROOT, 'examples/expectations.yml')];
+/** ACCOUNT's name in examples/accounts.yml. */
+const ACCOUNT_NAME = 'payments-prod';
+/**
+ * The example trail's imported material is deleted again, so each exporter is also fed one
+ * import that expires in 20 days, after the trail: the expiry panel has a key to show.
+ */
+const EXPIRING_KEY = '0b1e3f5a-7c9d-4e2f-8a6b-1c3d5e7f9a0b';
+const EXPIRES_IN_DAYS = 20;
 
 const dashboards = allDashboards();
 
@@ -74,9 +86,9 @@ function metricNames(expr: string): Set<string> {
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\{[^}]*\}/g, ' ')
     .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(?:by|without|on|ignoring)\s*\([^)]*\)/g, ' ')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
     .replace(/\boffset\s+\S+/g, ' ');
-  const keywords = new Set(['by', 'without', 'on', 'ignoring', 'offset', 'bool', 'and', 'or', 'unless', 'inf', 'nan']);
+  const keywords = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'and', 'or', 'unless', 'inf', 'nan']);
   const names = new Set<string>();
   for (const match of bare.matchAll(/(?<![\w:.$])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()/g)) {
     const name = match[1];
@@ -174,7 +186,7 @@ t.test('the dashboards follow the conventions', async (t) => {
         for (const metric of metrics) t.ok(documented.has(metric), `${where}: ${metric} is a documented metric`);
         for (const selector of expr.matchAll(/(?:[a-z0-9_:]+)?\{[^}]*\}/g)) {
           t.match(selector[0], /job=~"\$job"/, `${where}: every selector filters by job`);
-          const kms = [METRIC.changes, METRIC.failures, METRIC.pendingDeletion].some((metric) => selector[0].startsWith(`${metric}{`));
+          const kms = [METRIC.changes, METRIC.failures, METRIC.findings, METRIC.pendingDeletion, METRIC.materialExpiry].some((metric) => selector[0].startsWith(`${metric}{`));
           if (kms && names.includes('aws_account_id')) t.match(selector[0], /aws_account_id=~"\$aws_account_id", aws_region=~"\$aws_region"/, `${where}: filters by account and region`);
         }
       }
@@ -210,6 +222,17 @@ function goldenTotal(metric: string, labels = ''): number {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
+/** The sum of a metric's samples over the exporters' /metrics, where every sample carries all of `labels`. */
+async function exposedTotal(exporters: readonly Exporter[], metric: string, ...labels: string[]): Promise<number> {
+  let sum = 0;
+  for (const exporter of exporters) {
+    for (const line of (await exporter.metrics()).split('\n')) {
+      if (line.startsWith(`${metric}{`) && labels.every((label) => line.includes(label))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
 function numbers(response: PromResponse): number[] {
   return (response.data?.result ?? []).flatMap((sample) => [...(sample.value === undefined ? [] : [sample.value]), ...(sample.values ?? [])].map(([, value]) => Number(value)));
 }
@@ -222,16 +245,21 @@ function hasNumber(response: PromResponse): boolean {
 t.test('every panel query parses and returns data on a real Prometheus scraping the exporter', async (t) => {
   const started = Date.now();
   // Default labels and the opt-in key_id and principal labels: the drill-down needs both.
-  const exporters = await Promise.all([startExporter(t), startExporter(t, { args: ['--label-key-id', '--label-principal'] })]);
+  const exporters = await Promise.all([startExporter(t, { args: EXAMPLE_FLAGS }), startExporter(t, { args: [...EXAMPLE_FLAGS, '--label-key-id', '--label-principal'] })]);
   const prometheus = await startPrometheus(t, { targets: exporters.map((exporter) => exporter.target) });
   // Scraped at their declared zeros first, so rates see the records arrive, as with a live source.
   await prometheus.waitForScrape(exporters.map((exporter) => exporter.target));
   const trail = readFileSync(TRAIL);
+  const expiresAt = Math.floor(Date.now() / 1000 + EXPIRES_IN_DAYS * 86_400);
+  // A second gzip member: the replay source reads concatenated members in turn.
+  const expiring = gzipSync(`${importKeyMaterial(EXPIRING_KEY, Date.now(), new Date(expiresAt * 1000))}\n`);
   for (const exporter of exporters) {
     await exporter.feed(trail);
+    await exporter.feed(expiring);
     exporter.endInput();
   }
   await prometheus.waitForValue(`count(${METRIC.records}{result="matched"} > 0) == 2`, () => true);
+  await prometheus.waitForValue(`count(${METRIC.materialExpiry}{key_id="${EXPIRING_KEY}"}) == 2`, () => true);
   t.comment(`Prometheus scraped both exporters after the example trail ${Date.now() - started} ms after start`);
 
   const exposed = await exposedMetrics(exporters);
@@ -264,6 +292,10 @@ t.test('every panel query parses and returns data on a real Prometheus scraping 
         t.equal(instant.status, 'success', `${where}: parses and runs`, { expr, error: instant.error });
         if (exception === undefined) t.ok(hasNumber(instant), `${where}: returns data`, { expr, result: instant.data?.result });
         else t.comment(`${where}: no data expected: ${exception}`);
+        // Replicas count once: the KMS dashboards aggregate over instance (and pod); only the health board is per process.
+        if (dashboard.uid !== 'kms-change-exporter-health') {
+          t.notOk((instant.data?.result ?? []).some((sample) => 'instance' in sample.metric || 'pod' in sample.metric), `${where}: aggregated over instance and pod`, { expr });
+        }
         if (target.range) {
           const range = await prometheus.queryRange(expr, now - 5 * STEP_SECONDS, now, STEP_SECONDS);
             t.equal(range.status, 'success', `${where}: runs as a range query`, { expr, error: range.error });
@@ -282,23 +314,65 @@ t.test('every panel query parses and returns data on a real Prometheus scraping 
     const overview = dashboards.find(({ dashboard }) => dashboard.uid === 'kms-change-overview')?.dashboard;
     if (overview === undefined) throw new Error('no overview');
     const all = Object.fromEntries(queryVariables(overview).map((variable) => [variable.name, variable.allValue]));
-    const expr = (title: string, builtIns = BUILT_INS): string => {
-      const target = queryPanels(overview).find((panel) => panel.title === title)?.targets[0];
+    const expr = (title: string, builtIns = BUILT_INS, type?: QueryPanelType['type']): string => {
+      const target = queryPanels(overview).find((panel) => panel.title === title && (type === undefined || panel.type === type))?.targets[0];
       if (target === undefined) throw new Error(`no panel ${title}`);
       return interpolate(target.expr, all, builtIns);
     };
     const value = async (title: string): Promise<number | undefined> => numbers(await prometheus.query(expr(title), now))[0];
     const exporterCount = exporters.length;
     // Every change series is new to Prometheus (first scrape after the trail): increase() would say 0 for all of them.
-    t.equal(await value('Changes'), exporterCount * goldenTotal(METRIC.changes), 'Changes: every change of the trail, once per exporter');
+    // The trail's changes and the one import of EXPIRING_KEY fed after it.
+    const changeCount = exporterCount * (goldenTotal(METRIC.changes) + 1);
+    t.equal(await value('Changes'), changeCount, 'Changes: every change of the trail, once per exporter');
     t.equal(await value('High-risk changes'), exporterCount * goldenTotal(METRIC.changes, 'risk="high"'), 'High-risk changes');
     t.equal(await value('Failed attempts'), exporterCount * goldenTotal(METRIC.failures), 'Failed attempts');
     t.equal(await value('Keys pending deletion'), 1, 'one key pending deletion, though both exporters report it');
+
+    // Findings first: counted as the exporters expose them (the accounts file decides what is external).
+    const successFindings = await exposedTotal(exporters, METRIC.findings, 'outcome="success"');
+    const failureFindings = await exposedTotal(exporters, METRIC.findings, 'outcome="failure"');
+    t.ok(successFindings > 0 && failureFindings > 0, `the trail has findings of both outcomes (${successFindings}, ${failureFindings})`);
+    t.equal(await value('Findings on successful changes'), successFindings, 'Findings on successful changes');
+    t.equal(await value('Findings on failed attempts'), failureFindings, 'Findings on failed attempts');
+    const byFinding = (await prometheus.query(expr('Findings by finding'), now)).data?.result ?? [];
+    t.equal(byFinding[0]?.metric['finding'], 'external_key_material', 'Findings by finding: the most frequent first (the example imports, and the one fed after the trail)');
+    t.equal(byFinding.reduce((sum, sample) => sum + Number(sample.value?.[1]), 0), successFindings + failureFindings, 'Findings by finding: every finding once');
+
+    // The table: one row per finding, summed over instances, with the account's name where accounts.yml has one
+    // (the second exporter's opt-in key_id and principal labels split its findings by key and principal).
+    const rows = (await prometheus.query(expr('Recent findings'), now)).data?.result ?? [];
+    const isImport = (row: PromSample): boolean => row.metric['finding'] === 'external_key_material' && row.metric['outcome'] === 'success';
+    const imported = rows.find((row) => isImport(row) && row.metric['key_id'] === undefined);
+    t.same(
+      imported?.metric,
+      { finding: 'external_key_material', event_name: 'ImportKeyMaterial', aws_account_id: ACCOUNT, account_name: ACCOUNT_NAME, aws_region: 'us-east-1', principal_type: 'IAMUser', expected: 'false', outcome: 'success' },
+      'Recent findings: the row of the imports, with the account name joined and no instance, pod or job',
+    );
+    const importFindings = ['finding="external_key_material"', 'outcome="success"'];
+    t.equal(Number(imported?.value?.[1]), await exposedTotal(exporters.slice(0, 1), METRIC.findings, ...importFindings), 'the row counts what the exporter without opt-in labels exposes');
+    t.equal(rows.filter(isImport).reduce((sum, row) => sum + Number(row.value?.[1]), 0), await exposedTotal(exporters, METRIC.findings, ...importFindings), 'the import rows count both exporters, once each');
+    t.same(new Set(rows.map((row) => `${row.metric['aws_account_id']} ${row.metric['account_name']}`)), new Set(['111122223333 payments-prod', '444455556666 payments-staging']), 'every account of accounts.yml is named');
+    t.equal(rows.reduce((sum, row) => sum + Number(row.value?.[1]), 0), successFindings + failureFindings, 'Recent findings: every finding in exactly one row');
+
+    // Unexpected first, then expected: together every change.
+    const expected = await exposedTotal(exporters, METRIC.changes, 'expected="true"');
+    t.ok(expected > 0, `the shipped expectations match some of the trail (${expected})`);
+    t.equal(await value('Unexpected changes'), changeCount - expected, 'Unexpected changes');
+    t.equal(await value('Expected changes'), expected, 'Expected changes');
+
+    // The key deadline tables: one row per key, though both exporters report it.
+    const expiry = (await prometheus.query(expr('Imported key material expiring'), now)).data?.result ?? [];
+    t.same(expiry.map((row) => row.metric), [{ aws_account_id: ACCOUNT, account_name: ACCOUNT_NAME, aws_region: 'us-east-1', key_id: EXPIRING_KEY }], 'Imported key material expiring: the key fed after the trail, named by its account');
+    t.ok(Math.abs(Number(expiry[0]?.value?.[1]) - (expiresAt - now) / 86_400) < 0.01, `about ${EXPIRES_IN_DAYS} days left`, { value: expiry[0]?.value });
+    const pendingRows = (await prometheus.query(expr('Keys pending deletion', BUILT_INS, 'table'), now)).data?.result ?? [];
+    t.equal(pendingRows.length, 1, 'Keys pending deletion: one row');
+    t.equal(pendingRows[0]?.metric['account_name'], undefined, 'an account accounts.yml does not name keeps its row, without a name');
     // Per-step counts add up to the total: a change is counted in exactly one step, here
     // of one second, so the series span many steps (Prometheus scrapes every second).
     // The last step must lie a step after the changes' first scrape, or it is not counted yet.
     await sleep(2_000);
     const perStep = numbers(await prometheus.queryRange(expr('Changes by event', { ...BUILT_INS, __interval: '1s' }), started / 1000 - 1, Date.now() / 1000, 1));
-    t.equal(perStep.reduce((sum, count) => sum + count, 0), exporterCount * goldenTotal(METRIC.changes), 'Changes by event: the steps add up to the total');
+    t.equal(perStep.reduce((sum, count) => sum + count, 0), changeCount, 'Changes by event: the steps add up to the total');
   });
 });

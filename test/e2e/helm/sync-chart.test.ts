@@ -120,10 +120,11 @@ t.test('synced dashboards render as sidecar ConfigMaps equal to dashboards/*.jso
     '--set', 'grafanaDashboards.labels.release=kube-prometheus-stack',
   ]);
   tt.equal(result.status, 0, 'helm template with dashboards succeeds', { stderr: result.stderr });
-  const configMaps = parseManifests(result.stdout).filter((m) => m.kind === 'ConfigMap') as unknown as {
+  // The dashboard ConfigMaps, not the chart's others (the change context: expectations and accounts).
+  const configMaps = (parseManifests(result.stdout).filter((m) => m.kind === 'ConfigMap') as unknown as {
     metadata: { name: string; labels: Record<string, string>; annotations?: Record<string, string> };
     data: Record<string, string>;
-  }[];
+  }[]).filter((cm) => cm.metadata.name.includes('-dashboard-'));
   tt.same(configMaps.map((cm) => cm.metadata.name).sort(), ['kce-kms-change-exporter-dashboard-exporter-health', 'kce-kms-change-exporter-dashboard-kms-changes'], 'one ConfigMap per dashboard, with a valid name');
   for (const cm of configMaps) {
     tt.match(cm.metadata.labels, { my_dashboard: 'yes', release: 'kube-prometheus-stack', 'app.kubernetes.io/name': 'kms-change-exporter' }, `${cm.metadata.name}: sidecar label and extra labels`);
