@@ -54,6 +54,8 @@ function scheduleKeyDeletionLabels(): Record<string, string> {
     aws_account_id: '111122223333',
     aws_region: 'us-east-1',
     principal_type: 'IAMUser',
+    // Without --expectations nothing is expected, and the label says so.
+    expected: 'false',
     job: EXPORTER_JOB,
   };
 }
