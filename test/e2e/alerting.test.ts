@@ -1,32 +1,22 @@
 // End to end: a CloudTrail change replayed into the running exporter, a real Prometheus with the shipped rules, a real Alertmanager with the shipped routing tree, and stand-ins for every channel.
 
 import t from 'tap';
-import type { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { StandIns, TEST_TIMING, alertmanagerTestVariant, findAlert, renderVariant } from '../support/alertmanager-stand-ins.ts';
-import type { Notification, StandInTarget, WebhookMessage } from '../support/alertmanager-stand-ins.ts';
-import { EXPORTER_JOB, ROOT, requireCommand, sleep, startAlertmanager, startExporter, startPrometheus, tempDir, waitUntil } from '../support/prometheus-stack.ts';
-import type { Exporter, Prometheus } from '../support/prometheus-stack.ts';
+import { TEST_TIMING, alertmanagerTestVariant, findAlert, renderVariant } from '../support/alertmanager-stand-ins.ts';
+import type { StandInTarget } from '../support/alertmanager-stand-ins.ts';
+import { CRITICAL_STAND_INS, NOTIFY_WITHIN_MS, QUIET_MS, RECEIVERS, RULES, TICKET_STAND_INS, alertsAt, isFiring, latency, shippedAlertmanager, startStack } from '../support/alerting-stack.ts';
+import { EXPORTER_JOB, ROOT, requireCommand, sleep, tempDir } from '../support/prometheus-stack.ts';
 
-const RULES = join(ROOT, 'alerts/kms-change-exporter.rules.yml');
-const SHIPPED_ALERTMANAGER = join(ROOT, 'alerts/alertmanager.yml');
 const ROUTES = join(ROOT, 'alerts/tests/routes.txt');
 const FIXTURE = join(ROOT, 'test/fixtures/alertmanager/alertmanager.test.yml');
 const RUNBOOK = 'https://github.com/kms-change-exporter/kms-change-exporter/blob/main/alerts/runbook.md#';
 
-/** The bound on "a change reaches the channel": scrape + rule evaluation + group_wait, with room for a slow CI machine. */
-const NOTIFY_WITHIN_MS = 60_000;
-/** Long enough for every route's group to flush (group_wait 1s, group_interval 2s): what has not arrived by then was not routed there. */
-const QUIET_MS = 5_000;
 /** The change window of the resolution test, shortened from the shipped 10m (see there). */
 const SHORT_WINDOW_SECONDS = 10;
-
-const shippedAlertmanager = readFileSync(SHIPPED_ALERTMANAGER, 'utf8');
-const RECEIVERS: readonly string[] = (parse(shippedAlertmanager) as { receivers: { name: string }[] }).receivers.map((receiver) => receiver.name);
 
 /** The documented decisions (alerts/README.md, "send_resolved"), which the stand-ins must keep. */
 const SEND_RESOLVED: Readonly<Record<string, boolean>> = {
@@ -40,9 +30,6 @@ const SEND_RESOLVED: Readonly<Record<string, boolean>> = {
   zendesk: false,
 };
 
-const CRITICAL_STAND_INS = ['pagerduty-security', 'sms'] as const;
-const TICKET_STAND_INS = ['servicenow', 'zendesk'] as const;
-
 const placeholderUrl = (target: StandInTarget): string => `http://stand-in.invalid/${target.receiver}/${target.integration}/${target.index}`;
 
 /** One fixture record as a JSON line, the way the replay source reads a live stream. */
@@ -54,33 +41,6 @@ function run(command: string, args: readonly string[]): { status: number | null;
   const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
   return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
 }
-
-interface Stack {
-  readonly standIns: StandIns;
-  readonly prometheus: Prometheus;
-  readonly exporter: Exporter;
-}
-
-/** Stand-ins, Alertmanager with the test variant, Prometheus with `rulesFile`, and one exporter it has scraped. */
-async function startStack(t: Test, rulesFile: string): Promise<Stack> {
-  const started = Date.now();
-  const exporterStarted = startExporter(t);
-  const standIns = await StandIns.start(t, RECEIVERS);
-  const { config } = alertmanagerTestVariant(shippedAlertmanager, { url: (target) => standIns.url(target), shippedDir: join(ROOT, 'alerts') });
-  const alertmanager = await startAlertmanager(t, `${JSON.stringify(config, null, 2)}\n`);
-  const exporter = await exporterStarted;
-  const prometheus = await startPrometheus(t, { targets: [exporter.target], ruleFiles: [rulesFile], alertmanager: alertmanager.address });
-  await prometheus.waitForScrape([exporter.target]);
-  await waitUntil('Prometheus to load the rules and discover Alertmanager', async () => {
-    const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: unknown[] } };
-    const managers = (await (await fetch(`${prometheus.url}/api/v1/alertmanagers`)).json()) as { data: { activeAlertmanagers: unknown[] } };
-    return rules.data.groups.length > 0 && managers.data.activeAlertmanagers.length > 0 ? true : undefined;
-  }, { timeoutMs: 30_000, child: prometheus.child });
-  t.comment(`stack up in ${Date.now() - started} ms (exporter scraped, rules loaded): alertmanager ${alertmanager.url}, prometheus ${prometheus.url}, exporter ${exporter.target}`);
-  return { standIns, prometheus, exporter };
-}
-
-const isFiring = (labels: Readonly<Record<string, string>>) => (message: WebhookMessage): boolean => message.status === 'firing' && findAlert(message, labels, 'firing') !== undefined;
 
 function scheduleKeyDeletionLabels(): Record<string, string> {
   return {
@@ -94,6 +54,8 @@ function scheduleKeyDeletionLabels(): Record<string, string> {
     aws_account_id: '111122223333',
     aws_region: 'us-east-1',
     principal_type: 'IAMUser',
+    // Without --expectations nothing is expected, and the label says so.
+    expected: 'false',
     job: EXPORTER_JOB,
   };
 }
@@ -103,15 +65,6 @@ const SCHEDULE_KEY_DELETION_ANNOTATIONS = {
   description: 'ScheduleKeyDeletion (key_lifecycle) by a principal of type IAMUser in AWS account 111122223333, region us-east-1: 1 change(s) in the last 10 minutes.',
   runbook_url: `${RUNBOOK}kmshighriskchange`,
 };
-
-/** Every alert of every notification at these stand-ins, as `stand-in: alertname/event_name`. */
-function alertsAt(standIns: StandIns, names: readonly string[]): string[] {
-  return names.flatMap((name) => standIns.received(name).flatMap((notification) => notification.message.alerts.map((alert) => `${name}: ${alert.labels['alertname']}/${alert.labels['event_name'] ?? '-'}`)));
-}
-
-function latency(notification: Notification, since: number): number {
-  return notification.receivedAt - since;
-}
 
 t.test('the test routing tree is the shipped tree with stand-in receivers', async (t) => {
   const amtool = requireCommand(['amtool']);
