@@ -220,7 +220,7 @@ t.test('--logs writes one JSON line per change with the documented attributes', 
   t.equal(event['severityText'], 'ERROR');
   t.equal(event['severityNumber'], 17);
   t.equal(event['timestamp'], '2026-11-20T18:58:30.000Z');
-  t.match(event['body'], /^arn:aws:iam::111122223333:user\/Alice scheduled key arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]+ for deletion in \d+ days$/);
+  t.match(event['body'], /^arn:aws:iam::111122223333:user\/Alice scheduled key arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]+ for deletion in \d+ days; findings: short_deletion_window$/);
   const attributes = event['attributes'] as Record<string, unknown>;
   t.match(attributes, {
     'cloud.provider': 'aws',
@@ -423,7 +423,7 @@ t.test('a failed ScheduleKeyDeletion and a multi-Region primary name the window 
   t.same(
     events.map((event) => [event.body, event.attributes['aws.kms.pending_window_days']]),
     [
-      ['arn:aws:sts::444455556666:assumed-role/Developer/dave failed (AccessDenied): scheduled key arn:aws:kms:eu-west-1:444455556666:key/0987dcba-09fe-87dc-65ba-ab0987654321 for deletion in 7 days', 7],
+      ['arn:aws:sts::444455556666:assumed-role/Developer/dave failed (AccessDenied): scheduled key arn:aws:kms:eu-west-1:444455556666:key/0987dcba-09fe-87dc-65ba-ab0987654321 for deletion in 7 days; findings: short_deletion_window', 7],
       ['arn:aws:iam::111122223333:user/Alice scheduled key arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab for deletion in 30 days', 30],
     ],
   );
@@ -433,7 +433,7 @@ t.test('an AWS service event names the service, and gives no client.address that
   const logs = join(work, 'service-events.jsonl');
   const result = run(['replay', join(ROOT, 'test/fixtures/cloudtrail/DeleteExpiredKeyMaterial.json'), '--logs', logs, '--label-principal']);
   t.equal(result.status, 0);
-  t.match(result.stdout, /^kms_config_changes_total\{[^}]*principal_type="AWSService",principal="kms\.amazonaws\.com"\} 1$/m);
+  t.match(result.stdout, /^kms_config_changes_total\{[^}]*principal_type="AWSService",expected="false",principal="kms\.amazonaws\.com"\} 1$/m);
   const event = JSON.parse(readFileSync(logs, 'utf8')) as { body: string; attributes: Record<string, unknown> };
   t.equal(event.body, 'kms.amazonaws.com deleted the expired key material of key arn:aws:kms:us-east-1:111122223333:key/6f8b2a41-3c7d-4e9a-b1f0-2d5c8e7a9b34');
   t.equal(event.attributes['aws.principal.arn'], 'kms.amazonaws.com');

@@ -24,9 +24,9 @@ t.test('decode/, classify/ and catalog/ may not import the AWS SDK, OTel or fast
     "// probe\nimport { KMSClient } from '@aws-sdk/client-kms';\nimport { trace } from '@opentelemetry/api';\nimport Fastify from 'fastify';\nexport const probe = [KMSClient, trace, Fastify];\n",
   );
   t.same(messages, [
-    "@typescript-eslint/no-restricted-imports: '@aws-sdk/client-kms' import is restricted from being used by a pattern. decode/, classify/ and catalog/ are pure: no AWS SDK (sources/ talk to AWS).",
-    "@typescript-eslint/no-restricted-imports: '@opentelemetry/api' import is restricted from being used by a pattern. decode/, classify/ and catalog/ are pure: no OpenTelemetry (record/ owns the instruments).",
-    "@typescript-eslint/no-restricted-imports: 'fastify' import is restricted from being used by a pattern. decode/, classify/ and catalog/ are pure: no HTTP framework (serve/ and the push sources own it).",
+    "@typescript-eslint/no-restricted-imports: '@aws-sdk/client-kms' import is restricted from being used by a pattern. decode/, classify/, catalog/ and findings/ are pure: no AWS SDK (sources/ talk to AWS).",
+    "@typescript-eslint/no-restricted-imports: '@opentelemetry/api' import is restricted from being used by a pattern. decode/, classify/, catalog/ and findings/ are pure: no OpenTelemetry (record/ owns the instruments).",
+    "@typescript-eslint/no-restricted-imports: 'fastify' import is restricted from being used by a pattern. decode/, classify/, catalog/ and findings/ are pure: no HTTP framework (serve/ and the push sources own it).",
   ]);
 });
 

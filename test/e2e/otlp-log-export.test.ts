@@ -104,7 +104,7 @@ const KEY_ARN = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
 const ALICE = 'arn:aws:iam::111122223333:user/Alice';
 /** 2026-11-20T18:58:30Z = 1795201110 s since the epoch. */
 const EVENT_TIME_NS = '1795201110000000000';
-const EXPECTED_BODY = `${ALICE} scheduled key ${KEY_ARN} for deletion in 20 days`;
+const EXPECTED_BODY = `${ALICE} scheduled key ${KEY_ARN} for deletion in 20 days; findings: short_deletion_window`;
 const EXPECTED_ATTRIBUTES = {
   'cloud.provider': 'aws',
   'cloud.account.id': '111122223333',
@@ -131,6 +131,10 @@ const EXPECTED_ATTRIBUTES = {
   'security_rule.category': 'key_lifecycle',
   'security_rule.reference': 'APRA,MAS,NIST',
   'alert.severity': 'critical',
+  // A list and a boolean: the OTLP array and bool values, through both protocols.
+  'aws.kms.change.findings': ['short_deletion_window'],
+  'aws.kms.change.finding_evidence': '[{"finding":"short_deletion_window","pendingWindowInDays":20,"minimumDays":30,"detail":"deletion scheduled with a 20-day window, below the minimum of 30"}]',
+  'aws.kms.change.expected': false,
 };
 
 t.test('the receiver decodes every AnyValue kind the same from protobuf and JSON (the SDK exporters in process)', async (t) => {

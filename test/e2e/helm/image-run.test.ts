@@ -98,7 +98,7 @@ t.test('the image builds from the Dockerfile and runs the exporter', { skip: rea
   const metrics = await (await poll(`http://127.0.0.1:${port}/metrics`, Date.now() + 10_000))?.text();
   tt.match(
     metrics,
-    'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole"} 1',
+    'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole",expected="false"} 1',
     `/metrics counts ${FIXTURE}, replayed inside the container`,
   );
 
