@@ -74,6 +74,9 @@ export function buildFilterPattern(catalog: readonly PatternRow[] = CATALOG, pip
     return `$.eventName = %${[...names].sort().map((name) => `^${name}$`).join('|')}%`;
   };
   const sources = [...namesBySource.keys()].sort();
+  // The pipeline clause excludes the change catalog's sources, so a pipeline row from one of them would never be selected.
+  const clash = pipeline.find((entry) => namesBySource.has(entry.eventSource));
+  if (clash !== undefined) throw new Error(`filter pattern: pipeline event ${clash.eventName} comes from ${clash.eventSource}, a source of the change catalog`);
   const clauses = sources.map((source) => `$.eventSource = "${source}" && ${nameTest([...namesBySource.get(source)!])}`);
   const pipelineNames = [...new Set(pipeline.map((entry) => entry.eventName))];
   if (pipelineNames.length > 0) clauses.push([...sources.map((source) => `$.eventSource != "${source}"`), nameTest(pipelineNames)].join(' && '));

@@ -175,6 +175,7 @@ t.test('buildFilterPattern refuses catalogs AWS would refuse', async (t) => {
   t.throws(() => buildFilterPattern([entry('kms"', 'CreateKey')], []), /event source/);
   t.throws(() => buildFilterPattern([], []), /empty/);
   t.throws(() => buildFilterPattern(CATALOG, [entry('logs.amazonaws.com', 'Delete(LogGroup)')]), /alphanumeric/, 'pipeline names are checked too');
+  t.throws(() => buildFilterPattern(CATALOG, [entry(KMS_EVENT_SOURCE, 'DisableLogging')]), /pipeline event DisableLogging comes from kms.amazonaws.com, a source of the change catalog/);
   t.throws(() => buildFilterPattern([...CATALOG, entry('iam.amazonaws.com', 'CreateUser'), entry('iam.amazonaws.com', 'DeleteUser')]), /and the pipeline catalog need 3 regex terms/);
   t.throws(() => buildFilterPattern([...CATALOG, entry('kms.amazonaws.com', 'SomeNewKmsEvent')]), /1038 characters .* at most 1024/, 'the next KMS row does not fit as is');
 });
