@@ -13,6 +13,8 @@ import { assessChange } from './classify/assessment.ts';
 import type { KeyIdentity } from './classify/key-identity.ts';
 import type { Classification, KmsChange } from './classify/kms-change.ts';
 import { classifyRecord } from './classify/kms-change.ts';
+import type { OwnPath, PipelineChange } from './classify/pipeline-change.ts';
+import { classifyPipelineRecord, NO_OWN_PATH } from './classify/pipeline-change.ts';
 import { jsonErrorDetail } from './decode/json-error.ts';
 import { mayBeChangeText } from './decode/prefilter.ts';
 import type { InvalidRecord, RawRecord, RecordBatch } from './record-batch.ts';
@@ -36,7 +38,16 @@ export interface PipelineDeps {
   readonly keyNames: KeyNames;
   /** Told about each invalid record once it is applied; the operator's log line. */
   readonly onInvalid: (source: string, invalid: InvalidRecord) => void;
+  /** The exporter's own log groups, streams and rules, so a pipeline change can say it names them. */
+  readonly ownPath?: OwnPath;
   readonly now?: () => number;
+}
+
+/** A change either catalog counts: a KMS change or a change of the pipeline itself (`kind: 'pipeline'`). */
+export type Candidate = KmsChange | PipelineChange;
+
+export function isPipelineChange(candidate: Candidate): candidate is PipelineChange {
+  return (candidate as PipelineChange).kind === 'pipeline';
 }
 
 /** A decoded and classified batch, not yet de-duplicated. */
@@ -45,15 +56,17 @@ export interface PreparedBatch {
   readonly receivedAt: number;
   readonly ignored: number;
   readonly invalid: readonly InvalidRecord[];
-  /** Every change in the batch, in order, duplicates included. */
-  readonly candidates: readonly KmsChange[];
-  /** What each candidate means (findings, expectation), same index. */
+  /** Every change in the batch, of either catalog, in order, duplicates included (de-duplicated together by eventID). */
+  readonly candidates: readonly Candidate[];
+  /** What each candidate means (findings, expectation), same index; pipeline changes are not assessed. */
   readonly assessments: readonly Assessment[];
 }
 
 export interface BatchOutcome extends BatchCounts {
-  /** The changes recorded by this batch, in order (duplicates excluded). */
+  /** The KMS changes recorded by this batch, in order (duplicates excluded). */
   readonly changes: readonly KmsChange[];
+  /** The pipeline changes recorded by this batch, in order (duplicates excluded). */
+  readonly pipelineChanges: readonly PipelineChange[];
 }
 
 /** What one or more batches do once committed; built by {@link Pipeline.effects}, applied by {@link Pipeline.apply}. */
@@ -63,17 +76,26 @@ export class Effects {
   /** The newest (plausible) event time per source. */
   readonly lastEvent = new Map<string, number>();
   readonly changes: { readonly source: string; readonly change: KmsChange; readonly assessment: Assessment; readonly receivedAt: number }[] = [];
+  readonly pipelineChanges: { readonly change: PipelineChange; readonly receivedAt: number }[] = [];
   readonly invalid: { readonly source: string; readonly invalid: InvalidRecord }[] = [];
 }
 
 /** For a prepared batch built by hand (tests) without assessments. */
 const NOT_ASSESSED: Assessment = Object.freeze({ findings: [], findingNames: [], expectation: undefined, policy: undefined });
 
-const IGNORED_RECORD = { classification: { kind: 'ignored' } as Classification, record: undefined };
+type Parsed = Classification | { readonly kind: 'pipeline_change'; readonly change: PipelineChange };
+
+const IGNORED_RECORD = { classification: { kind: 'ignored' } as Parsed, record: undefined };
+
+/** Either catalog's verdict: a record KMS's catalog does not know may be a change of the pipeline itself. */
+function classifyEither(value: unknown, own: OwnPath): Parsed {
+  const kms = classifyRecord(value);
+  return kms.kind === 'ignored' ? classifyPipelineRecord(value, own) : kms;
+}
 
 /** The classification, and the parsed record it came from (the findings read its request parameters). */
-function parse(raw: RawRecord): { readonly classification: Classification; readonly record: unknown } {
-  if (typeof raw !== 'string') return { classification: classifyRecord(raw), record: raw };
+function parse(raw: RawRecord, own: OwnPath): { readonly classification: Parsed; readonly record: unknown } {
+  if (typeof raw !== 'string') return { classification: classifyEither(raw, own), record: raw };
   // Sources that hand over whole log events (poll, live tail, Firehose) get the same raw prefilter as replay.
   if (!mayBeChangeText(raw)) return IGNORED_RECORD;
   let value: unknown;
@@ -82,7 +104,7 @@ function parse(raw: RawRecord): { readonly classification: Classification; reado
   } catch (error) {
     return { classification: { kind: 'invalid', reason: 'malformed_json', detail: jsonErrorDetail(error) }, record: undefined };
   }
-  return { classification: classifyRecord(value), record: value };
+  return { classification: classifyEither(value, own), record: value };
 }
 
 /** An alias name as KMS allows it: `alias/` then 1 to 250 of letters, digits, `/`, `_`, `-`. */
@@ -146,14 +168,17 @@ export class Pipeline {
 
   prepare(source: string, batch: RecordBatch): PreparedBatch {
     const invalid: InvalidRecord[] = [...batch.invalid];
-    const candidates: KmsChange[] = [];
+    const candidates: Candidate[] = [];
     const assessments: Assessment[] = [];
     let ignored = batch.skipped;
     for (const raw of batch.records) {
-      const { classification: result, record } = parse(raw);
+      const { classification: result, record } = parse(raw, this.deps.ownPath ?? NO_OWN_PATH);
       if (result.kind === 'ignored') ignored++;
       else if (result.kind === 'invalid') invalid.push({ reason: result.reason, detail: result.detail });
-      else {
+      else if (result.kind === 'pipeline_change') {
+        candidates.push(result.change);
+        assessments.push(NOT_ASSESSED);
+      } else {
         candidates.push(result.change);
         assessments.push(assessChange(result.change, record, { ...this.deps.assessment, aliasesOf: this.aliasesOf(result.change) }));
       }
@@ -170,6 +195,7 @@ export class Pipeline {
     const { source, receivedAt } = prepared;
     const counts = { matched: 0, ignored: prepared.ignored, invalid: prepared.invalid.length, duplicate: 0 };
     const changes: KmsChange[] = [];
+    const pipelineChanges: PipelineChange[] = [];
     for (const invalid of prepared.invalid) {
       this.deps.selfMetrics.invalid(into.counters, source, invalid.reason);
       into.invalid.push({ source, invalid });
@@ -180,6 +206,13 @@ export class Pipeline {
         return;
       }
       counts.matched++;
+      // The pipeline's own events have their own counters and log event; KMS state, delay and last-event time stay KMS's.
+      if (isPipelineChange(change)) {
+        pipelineChanges.push(change);
+        this.deps.changeMetrics.recordPipeline(into.counters, change);
+        into.pipelineChanges.push({ change, receivedAt });
+        return;
+      }
       changes.push(change);
       const assessment = prepared.assessments[i] ?? NOT_ASSESSED;
       this.deps.changeMetrics.record(into.counters, change, assessment);
@@ -189,7 +222,7 @@ export class Pipeline {
       into.changes.push({ source, change, assessment, receivedAt });
     });
     this.deps.selfMetrics.batch(into.counters, source, counts);
-    return { ...counts, changes };
+    return { ...counts, changes, pipelineChanges };
   }
 
   apply(effects: Effects): void {
@@ -199,6 +232,7 @@ export class Pipeline {
       this.deps.selfMetrics.change(source, change.eventTime, receivedAt);
       this.deps.changeLogEvents.emit(change, assessment, receivedAt);
     }
+    for (const { change, receivedAt } of effects.pipelineChanges) this.deps.changeLogEvents.emitPipeline(change, receivedAt);
     for (const { source, invalid } of effects.invalid) this.deps.onInvalid(source, invalid);
   }
 }

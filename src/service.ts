@@ -102,6 +102,8 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
       ...(accounts.organizationId === undefined ? {} : { organisationId: accounts.organizationId }),
       minDeletionWindowDays: config.minDeletionWindowDays,
     },
+    // The push path's stream and rule names have no setting yet: only --log-group is compared.
+    ownPath: { logGroups: config.logGroups, deliveryStreams: [], rules: [] },
     now,
     onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${printableText(invalid.detail)}`),
   });

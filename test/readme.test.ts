@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SETTINGS } from '../src/config.ts';
 import { METRIC } from '../src/record/instruments.ts';
+import { PIPELINE_CATALOG } from '../src/catalog/pipeline-events.ts';
 import { AWS_ERROR_KINDS } from '../src/sources/aws-errors.ts';
 import { POLL_ERROR_KINDS } from '../src/sources/filter-log-events.ts';
 import { FIREHOSE_REQUEST_ERRORS } from '../src/sources/firehose/firehose-source.ts';
@@ -22,6 +23,16 @@ t.test('every setting appears in the configuration table with its variable and d
 
 t.test('every metric appears in the metrics table', async (t) => {
   for (const name of Object.values(METRIC)) t.ok(readme.includes(`| \`${name}\` |`), name);
+});
+
+t.test('every pipeline catalog row appears in the pipeline events table, with its source, category and blinding', async (t) => {
+  const rows = readme.split('\n').filter((line) => /^\| `[a-z]+\.amazonaws\.com` \| [A-Za-z]+ \|/.test(line));
+  t.equal(rows.length, PIPELINE_CATALOG.length, 'one row per catalog entry');
+  for (const entry of PIPELINE_CATALOG) {
+    const row = rows.find((line) => line.startsWith(`| \`${entry.eventSource}\` | ${entry.eventName} |`));
+    t.ok(row, `${entry.eventName} has a row`);
+    t.match(row, `| ${entry.category} | ${entry.blinding}`);
+  }
 });
 
 t.test('the README states exactly the two commands', async (t) => {

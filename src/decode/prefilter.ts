@@ -5,7 +5,11 @@
 // when no `"eventName"` key in the record carries a catalog name. Every decision that
 // counts is taken again by the classifier on the parsed record.
 
-import { CATALOG_EVENT_NAMES } from '../catalog/kms-events.ts';
+import { CATALOG_EVENT_NAMES as KMS_EVENT_NAMES } from '../catalog/kms-events.ts';
+import { PIPELINE_EVENT_NAMES } from '../catalog/pipeline-events.ts';
+
+// Both catalogs: the KMS changes and the pipeline's own configuration events.
+const CATALOG_EVENT_NAMES: ReadonlySet<string> = new Set([...KMS_EVENT_NAMES, ...PIPELINE_EVENT_NAMES]);
 
 const KEY = Buffer.from('"eventName"', 'latin1');
 const QUOTE = 0x22;

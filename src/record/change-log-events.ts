@@ -1,4 +1,4 @@
-// One OpenTelemetry log event per KMS change, carrying the identities that metrics leave out.
+// One OpenTelemetry log event per KMS change (and per change of the pipeline itself), carrying the identities that metrics leave out.
 
 import { isIP } from 'node:net';
 import type { Attributes, Logger } from '@opentelemetry/api';
@@ -8,9 +8,11 @@ import type { Risk } from '../catalog/kms-events.ts';
 import type { AccountDirectory } from '../accounts-file.ts';
 import type { Assessment } from '../classify/assessment.ts';
 import type { KmsChange } from '../classify/kms-change.ts';
+import type { PipelineChange } from '../classify/pipeline-change.ts';
 import type { KeyNames } from '../state/key-state.ts';
 
 export const CHANGE_EVENT_NAME = 'aws.kms.config_change';
+export const PIPELINE_CHANGE_EVENT_NAME = 'aws.cloudtrail.pipeline_change';
 
 const SEVERITY: Readonly<Record<Risk, { readonly number: SeverityNumber; readonly text: string }>> = {
   high: { number: SeverityNumber.ERROR, text: 'ERROR' },
@@ -120,6 +122,84 @@ export function changeAttributes(change: KmsChange, assessment?: Assessment, nam
   return attributes;
 }
 
+/**
+ * "arn:…:assumed-role/ops/alice stopped logging of trail main; blinds the exporter, in account payments-prod"
+ * (", its own path" when it names the exporter's log group, stream or rule).
+ */
+export function describePipelineChange(change: PipelineChange, names: ChangeNames = NO_NAMES): string {
+  const who = change.principal.arn ?? change.principal.invokedBy ?? `${change.principal.type} principal`;
+  const { target } = change;
+  const phrase = change.entry.phrase
+    .replace('{trail}', target.trail ?? 'unknown')
+    .replace('{logGroup}', target.logGroup ?? 'unknown')
+    .replace('{filter}', target.filterName ?? 'unknown')
+    .replace('{stream}', target.logStream ?? 'unknown')
+    .replace('{retention}', String(target.retentionInDays ?? '?'))
+    .replace('{policy}', target.policyName ?? 'unknown')
+    .replace('{deliveryStream}', target.deliveryStream ?? 'unknown')
+    .replace('{rule}', target.rule ?? 'unknown');
+  let text = change.outcome === 'success' ? `${who} ${phrase}` : `${who} failed (${change.errorCode ?? 'error'}): ${phrase}`;
+  text += change.blinding === 'blinds' ? (change.outcome === 'success' ? '; blinds the exporter' : '; an attempt to blind the exporter') : '; weakens the pipeline';
+  if (change.blindingReason !== undefined) text += ` (${change.blindingReason})`;
+  if (change.ownPath === true) text += ', on its own path';
+  const account = names.accounts.accounts.get(change.accountId);
+  if (account !== undefined) text += `, in account ${account.name}`;
+  return text;
+}
+
+/** The KMS change events' envelope attributes, plus what changed in the pipeline. */
+export function pipelineChangeAttributes(change: PipelineChange, names: ChangeNames = NO_NAMES): Attributes {
+  const account = names.accounts.accounts.get(change.accountId);
+  const { target } = change;
+  const attributes: Attributes = {
+    'cloud.provider': 'aws',
+    'cloud.account.id': change.accountId,
+    'cloud.region': change.region,
+    'aws.cloudtrail.event_id': change.eventId,
+    'aws.cloudtrail.event_name': change.entry.eventName,
+    'aws.cloudtrail.event_source': change.entry.eventSource,
+    'aws.cloudtrail.event_time': new Date(change.eventTime).toISOString(),
+    'aws.request_id': change.requestId,
+    'aws.pipeline.change.category': change.entry.category,
+    'aws.pipeline.change.blinding': change.blinding,
+    'aws.pipeline.change.blinding_reason': change.blindingReason,
+    'aws.pipeline.change.outcome': change.outcome,
+    'aws.pipeline.change.own_path': change.ownPath,
+    'aws.cloudtrail.trail.name': target.trail,
+    'aws.cloudtrail.event_selectors.after': target.selectorsAfter,
+    'aws.log.group.names': target.logGroup === undefined ? undefined : [target.logGroup],
+    'aws.log.stream.names': target.logStream === undefined ? undefined : [target.logStream],
+    'aws.logs.subscription_filter.name': target.filterName,
+    'aws.logs.subscription_filter.destination_arn': target.destination,
+    'aws.logs.subscription_filter.pattern': target.filterPattern,
+    'aws.logs.retention_days': target.retentionInDays,
+    'aws.logs.account_policy.name': target.policyName,
+    'aws.firehose.delivery_stream.name': target.deliveryStream,
+    'aws.events.rule.name': target.rule,
+    'aws.events.rule.state': target.ruleState,
+    'user.id': change.principal.arn,
+    'aws.principal.type': change.principal.type,
+    'aws.principal.arn': change.principal.arn,
+    'aws.principal.session_issuer.arn': change.principal.sessionIssuerArn,
+    'aws.principal.invoked_by': change.principal.invokedBy,
+    'client.address': change.sourceIp !== undefined && (isIP(change.sourceIp) !== 0 || HOST_NAME.test(change.sourceIp)) ? change.sourceIp : undefined,
+    'user_agent.original': change.userAgent,
+    'error.type': change.errorCode,
+    'error.message': change.errorMessage,
+    'alert.severity': pipelineSeverity(change) === 'high' ? 'critical' : 'warning',
+    'aws.account.name': account?.name,
+    'aws.account.environment': account?.environment === '' ? undefined : account?.environment,
+    'aws.account.owner': account?.owner === '' ? undefined : account?.owner,
+  };
+  for (const name of Object.keys(attributes)) if (attributes[name] === undefined) delete attributes[name];
+  return attributes;
+}
+
+/** A successful blinding change pages; a weakening change or a failed attempt to blind is a ticket. */
+function pipelineSeverity(change: PipelineChange): Risk {
+  return change.blinding === 'blinds' && change.outcome === 'success' ? 'high' : 'medium';
+}
+
 export class ChangeLogEvents {
   private readonly logger: Logger | undefined;
   private readonly names: ChangeNames;
@@ -142,6 +222,20 @@ export class ChangeLogEvents {
       severityText: severity.text,
       body: describeChange(change, assessment, this.names),
       attributes: changeAttributes(change, assessment, this.names),
+    });
+  }
+
+  emitPipeline(change: PipelineChange, receivedAt: number): void {
+    if (this.logger === undefined) return;
+    const severity = SEVERITY[pipelineSeverity(change)];
+    this.logger.emit({
+      eventName: PIPELINE_CHANGE_EVENT_NAME,
+      timestamp: change.eventTime,
+      observedTimestamp: receivedAt,
+      severityNumber: severity.number,
+      severityText: severity.text,
+      body: describePipelineChange(change, this.names),
+      attributes: pipelineChangeAttributes(change, this.names),
     });
   }
 }

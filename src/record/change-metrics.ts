@@ -2,6 +2,7 @@
 
 import type { Assessment } from '../classify/assessment.ts';
 import type { KmsChange } from '../classify/kms-change.ts';
+import type { PipelineChange } from '../classify/pipeline-change.ts';
 import type { AccountDirectory } from '../accounts-file.ts';
 import type { KeyState } from '../state/key-state.ts';
 import type { Telemetry } from '../telemetry.ts';
@@ -50,6 +51,8 @@ export class LabelValueLimiter {
 
 const BASE_LABELS = ['event_name', 'category', 'risk', 'aws_account_id', 'aws_region', 'principal_type'] as const;
 const FINDING_LABELS = ['finding', 'event_name', 'outcome', 'aws_account_id', 'aws_region', 'principal_type'] as const;
+/** The pipeline counters' labels: a closed set, no opt-in identities (the log event names the trail, group or rule). */
+const PIPELINE_LABELS = ['event_name', 'event_source', 'category', 'blinding', 'aws_account_id', 'aws_region', 'principal_type'] as const;
 
 export class ChangeMetrics {
   private readonly options: ChangeLabelOptions;
@@ -65,6 +68,23 @@ export class ChangeMetrics {
     ledger.own(METRIC.changes, (labels) => this.admitRestored(labels, false));
     ledger.own(METRIC.failures, (labels) => this.admitRestored(labels, true));
     ledger.own(METRIC.findings, (labels) => this.admitRestoredFinding(labels));
+    ledger.own(METRIC.pipelineChanges, (labels) => admitRestoredPipeline(labels, false));
+    ledger.own(METRIC.pipelineFailures, (labels) => admitRestoredPipeline(labels, true));
+  }
+
+  /** A change of the pipeline itself: kms_pipeline_changes_total or kms_pipeline_change_failures_total, never the KMS counters. */
+  recordPipeline(delta: CounterDelta, change: PipelineChange): void {
+    const labels: Record<string, string> = {
+      event_name: change.entry.eventName,
+      event_source: change.entry.eventSource,
+      category: change.entry.category,
+      blinding: change.blinding,
+      aws_account_id: change.accountId,
+      aws_region: change.region,
+      principal_type: change.principal.type,
+    };
+    if (change.outcome === 'failure') delta.add(METRIC.pipelineFailures, { ...labels, error_code: change.errorCode ?? 'unknown' }, 1);
+    else delta.add(METRIC.pipelineChanges, labels, 1);
   }
 
   record(delta: CounterDelta, change: KmsChange, assessment: Assessment): void {
@@ -120,6 +140,14 @@ export class ChangeMetrics {
     if (this.options.principal) out['principal'] = this.principals.admit(labels['principal'] ?? 'unknown');
     return out;
   }
+}
+
+function admitRestoredPipeline(labels: Labels, failure: boolean): Labels | undefined {
+  if (!PIPELINE_LABELS.every((name) => typeof labels[name] === 'string')) return undefined;
+  const out: Record<string, string> = {};
+  for (const name of PIPELINE_LABELS) out[name] = labels[name]!;
+  if (failure) out['error_code'] = labels['error_code'] ?? 'unknown';
+  return out;
 }
 
 /** kms_aws_account_info: one series per account of the --accounts file, set once at start. */

@@ -13,6 +13,8 @@ export const METRIC = {
   changes: 'kms_config_changes_total',
   failures: 'kms_config_change_failures_total',
   findings: 'kms_config_change_findings_total',
+  pipelineChanges: 'kms_pipeline_changes_total',
+  pipelineFailures: 'kms_pipeline_change_failures_total',
   accountInfo: 'kms_aws_account_info',
   pendingDeletion: 'kms_key_pending_deletion_timestamp_seconds',
   materialExpiry: 'kms_key_material_expiry_timestamp_seconds',
@@ -34,12 +36,14 @@ export const METRIC = {
 } as const;
 
 /** The counters, all kept in the ledger. */
-export const LEDGER_COUNTERS = [METRIC.changes, METRIC.failures, METRIC.findings, METRIC.records, METRIC.invalidRecords, METRIC.sourceErrors, METRIC.sourceEvents, METRIC.awsRequests, METRIC.stateEvictions, METRIC.stateErrors] as const;
+export const LEDGER_COUNTERS = [METRIC.changes, METRIC.failures, METRIC.findings, METRIC.pipelineChanges, METRIC.pipelineFailures, METRIC.records, METRIC.invalidRecords, METRIC.sourceErrors, METRIC.sourceEvents, METRIC.awsRequests, METRIC.stateEvictions, METRIC.stateErrors] as const;
 
 const COUNTER_HELP: Readonly<Record<(typeof LEDGER_COUNTERS)[number], string>> = {
   [METRIC.changes]: 'Successful AWS KMS configuration changes seen in CloudTrail.',
   [METRIC.failures]: 'Failed attempts at AWS KMS configuration changes (CloudTrail records with an errorCode).',
   [METRIC.findings]: 'Findings of KMS configuration changes (what a change does: a key policy opened, a grant to another account, a short deletion window...), once per change and finding, successful or failed.',
+  [METRIC.pipelineChanges]: 'Successful changes of the delivery pipeline itself (CloudTrail trails and event selectors, CloudWatch Logs groups and subscriptions, Firehose streams, EventBridge rules); blinding says whether the change stops or narrows the delivery of KMS events.',
+  [METRIC.pipelineFailures]: 'Failed attempts at changing the delivery pipeline itself (CloudTrail records with an errorCode).',
   [METRIC.records]: 'CloudTrail records read, by source and result (matched, ignored, invalid, duplicate).',
   [METRIC.invalidRecords]: 'Records that could not be decoded, by source and reason.',
   [METRIC.sourceErrors]: 'Errors of a source (AWS API errors, network failures, refused requests), by kind.',

@@ -207,7 +207,7 @@ function settle(item: Item): void {
   else item.pending.resolve({ kind: 'committed', outcome: item.outcome ?? EMPTY_OUTCOME });
 }
 
-const EMPTY_OUTCOME: BatchOutcome = { matched: 0, ignored: 0, invalid: 0, duplicate: 0, changes: [] };
+const EMPTY_OUTCOME: BatchOutcome = { matched: 0, ignored: 0, invalid: 0, duplicate: 0, changes: [], pipelineChanges: [] };
 
 /** The outcome of a committed batch, or what a retry of a delivered one reports (nothing new). */
 export function outcomeOf(delivery: DeliveryOutcome): BatchOutcome {

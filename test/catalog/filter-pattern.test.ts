@@ -1,9 +1,10 @@
-// The built filter pattern fits AWS's limits and selects exactly the catalog's events, judged by a documented-semantics matcher.
+// The built filter pattern fits AWS's limits and selects both catalogs' events (the KMS ones exactly), judged by a documented-semantics matcher.
 import t from 'tap';
 import fc from 'fast-check';
 import { buildFilterPattern, FILTER_PATTERN_MAX_LENGTH } from '../../src/catalog/filter-pattern.ts';
 import { CATALOG, CATALOG_EVENT_NAMES, KMS_EVENT_SOURCE, lookup } from '../../src/catalog/kms-events.ts';
 import type { CatalogEntry } from '../../src/catalog/kms-events.ts';
+import { PIPELINE_CATALOG, PIPELINE_EVENT_NAMES } from '../../src/catalog/pipeline-events.ts';
 import { compileFilterPattern, FilterPatternError } from '../support/filter-pattern-matcher.ts';
 
 const pattern = buildFilterPattern();
@@ -43,9 +44,12 @@ t.test('the pattern fits AWS limits and guards on the event source', async (t) =
 
 t.test('the pattern is the documented one, and independent of row order', async (t) => {
   const names = [...CATALOG_EVENT_NAMES].sort().map((name) => `^${name}$`);
-  t.equal(pattern, `{ $.eventSource = "kms.amazonaws.com" && $.eventName = %${names.join('|')}% }`);
-  t.equal(buildFilterPattern([...CATALOG].reverse()), pattern);
-  t.equal(buildFilterPattern([...CATALOG, ...CATALOG]), pattern, 'duplicate rows collapse');
+  const pipelineNames = [...PIPELINE_EVENT_NAMES].sort().map((name) => `^${name}$`);
+  t.equal(pattern, `{ $.eventSource = "kms.amazonaws.com" && $.eventName = %${names.join('|')}% || $.eventSource != "kms.amazonaws.com" && $.eventName = %${pipelineNames.join('|')}% }`);
+  t.equal(pattern.length, 1020, 'the figure the README gives');
+  t.equal(buildFilterPattern([...CATALOG].reverse(), [...PIPELINE_CATALOG].reverse()), pattern);
+  t.equal(buildFilterPattern([...CATALOG, ...CATALOG], [...PIPELINE_CATALOG, ...PIPELINE_CATALOG]), pattern, 'duplicate rows collapse');
+  t.equal(buildFilterPattern(CATALOG, []), `{ $.eventSource = "kms.amazonaws.com" && $.eventName = %${names.join('|')}% }`, 'the KMS catalog alone');
 });
 
 t.test('selects every catalog event, succeeded or failed', async (t) => {
@@ -54,6 +58,11 @@ t.test('selects every catalog event, succeeded or failed', async (t) => {
     const extra = serviceEvent ? { eventType: 'AwsServiceEvent', userIdentity: { accountId: '111122223333', invokedBy: 'kms.amazonaws.com' } } : {};
     t.ok(selects(record(eventSource, eventName, extra)), `${eventName} succeeded`);
     t.ok(selects(record(eventSource, eventName, { ...extra, errorCode: 'AccessDenied', errorMessage: 'not authorized' })), `${eventName} failed`);
+  }
+  t.equal(PIPELINE_CATALOG.length, 18);
+  for (const { eventSource, eventName } of PIPELINE_CATALOG) {
+    t.ok(selects(record(eventSource, eventName)), `${eventSource} ${eventName} succeeded`);
+    t.ok(selects(record(eventSource, eventName, { errorCode: 'AccessDenied', errorMessage: 'not authorized' })), `${eventSource} ${eventName} failed`);
   }
   t.ok(selects(JSON.stringify({ eventSource: KMS_EVENT_SOURCE, eventName: 'RetireGrant' })), 'a bare two-field record');
   t.ok(selects(JSON.stringify({ eventSource: KMS_EVENT_SOURCE, eventName: 'DisableKey' }, null, 2)), 'pretty-printed JSON');
@@ -73,6 +82,24 @@ t.test('rejects everything else', async (t) => {
     ['KMS.amazonaws.com', 'CreateKey'], ['kms.amazonaws.com.evil', 'CreateKey'], ['xkms.amazonaws.com', 'CreateKey'], ['', 'CreateKey'],
   ];
   for (const [source, name] of otherServices) t.notOk(selects(record(source, name)), `${source} ${name}`);
+
+  // The pipeline services' other calls, read-only and otherwise, and KMS records named like pipeline events.
+  const pipelineDecoys: [string, string][] = [
+    ['cloudtrail.amazonaws.com', 'StartLogging'], ['cloudtrail.amazonaws.com', 'CreateTrail'], ['cloudtrail.amazonaws.com', 'GetEventSelectors'],
+    ['cloudtrail.amazonaws.com', 'DescribeTrails'], ['cloudtrail.amazonaws.com', 'LookupEvents'], ['cloudtrail.amazonaws.com', 'PutInsightSelectors'],
+    ['logs.amazonaws.com', 'CreateLogGroup'], ['logs.amazonaws.com', 'CreateLogStream'], ['logs.amazonaws.com', 'DescribeSubscriptionFilters'],
+    ['logs.amazonaws.com', 'FilterLogEvents'], ['logs.amazonaws.com', 'StartLiveTail'], ['logs.amazonaws.com', 'AssociateKmsKey'],
+    ['logs.amazonaws.com', 'DeleteRetentionPolicy'], ['logs.amazonaws.com', 'TagResource'], ['logs.amazonaws.com', 'PutDestination'],
+    ['firehose.amazonaws.com', 'CreateDeliveryStream'], ['firehose.amazonaws.com', 'PutRecordBatch'], ['firehose.amazonaws.com', 'StopDeliveryStreamEncryption'],
+    ['events.amazonaws.com', 'EnableRule'], ['events.amazonaws.com', 'PutTargets'], ['events.amazonaws.com', 'PutEvents'], ['events.amazonaws.com', 'TagResource'],
+    [KMS_EVENT_SOURCE, 'DeleteTrail'], [KMS_EVENT_SOURCE, 'PutRule'], [KMS_EVENT_SOURCE, 'StopLogging'],
+  ];
+  for (const [source, name] of pipelineDecoys) t.notOk(selects(record(source, name)), `${source} ${name}`);
+  for (const name of ['StopLoggingX', 'XDeleteRule', 'putrule', 'DeleteLogGroups', 'PutRuleDeleteRule', 'UpdateTrail ', 'DeleteLog']) {
+    t.notOk(selects(record('events.amazonaws.com', name)), `events ${JSON.stringify(name)}`);
+  }
+  // The documented over-selection: another service's event with a pipeline event's name passes the server-side filter (the classifier ignores it).
+  t.ok(selects(record('elasticloadbalancing.amazonaws.com', 'DeleteRule')), 'ELB DeleteRule is admitted, by design');
 
   const nearMisses = [
     'CreateKeyPair', 'DisableKeyRotationX', 'XCreateKey', 'PutKeyPolicyVersion', 'createkey', 'CREATEKEY', 'disableKey',
@@ -95,7 +122,7 @@ t.test('rejects everything else', async (t) => {
 });
 
 t.test('property: selected iff the catalog knows (eventSource, eventName)', async (t) => {
-  const catalogName = fc.constantFrom(...CATALOG_EVENT_NAMES);
+  const catalogName = fc.constantFrom(...CATALOG_EVENT_NAMES, ...PIPELINE_EVENT_NAMES);
   const recase = fc.tuple(catalogName, fc.nat()).map(([name, seed]) =>
     [...name].map((char, i) => ((seed >> i % 30) & 1 ? char.toLowerCase() : char.toUpperCase())).join(''),
   );
@@ -111,21 +138,24 @@ t.test('property: selected iff the catalog knows (eventSource, eventName)', asyn
   );
   const eventSource = fc.oneof(
     fc.constant(KMS_EVENT_SOURCE),
+    fc.constantFrom(...new Set(PIPELINE_CATALOG.map((e) => e.eventSource))),
     fc.constantFrom('ec2.amazonaws.com', 'sqs.amazonaws.com', 'kms.amazonaws.co', 'KMS.amazonaws.com', 'kms.amazonaws.com '),
     fc.string(),
   );
   t.doesNotThrow(() => fc.assert(
     fc.property(eventSource, eventName, fc.boolean(), (source, name, failed) => {
       const message = record(source, name, failed ? { errorCode: 'AccessDenied' } : {});
-      return selects(message) === (lookup(source, name) !== undefined);
+      // The documented over-selection, and only it: a pipeline event's name from a source other than KMS.
+      const expected = lookup(source, name) !== undefined || (typeof source === 'string' && source !== KMS_EVENT_SOURCE && typeof name === 'string' && PIPELINE_EVENT_NAMES.has(name));
+      return selects(message) === expected;
     }),
     { numRuns: 5000 },
-  ), '5000 random records agree with lookup()');
+  ), '5000 random records agree with lookup() and the pipeline clause');
 });
 
 t.test('buildFilterPattern refuses catalogs AWS would refuse', async (t) => {
   const long = Array.from({ length: 200 }, (_, i) => entry(KMS_EVENT_SOURCE, `SomeVeryLongHypotheticalKmsConfigurationEvent${i}`));
-  t.throws(() => buildFilterPattern(long), /characters .* at most 1024/);
+  t.throws(() => buildFilterPattern(long, []), /characters .* at most 1024/);
 
   // Just under and just over the cap, so the check is on the final string, not an estimate.
   const names = (count: number, width: number): CatalogEntry[] =>
@@ -133,22 +163,26 @@ t.test('buildFilterPattern refuses catalogs AWS would refuse', async (t) => {
   const fixed = '{ $.eventSource = "kms.amazonaws.com" && $.eventName = %% }'.length;
   const perName = (width: number): number => width + 3;
   const count = Math.floor((FILTER_PATTERN_MAX_LENGTH - fixed + 1) / perName(10));
-  const fits = buildFilterPattern(names(count, 10));
+  const fits = buildFilterPattern(names(count, 10), []);
   t.ok(fits.length <= FILTER_PATTERN_MAX_LENGTH && fits.length > FILTER_PATTERN_MAX_LENGTH - perName(10), `${fits.length} characters fit`);
-  t.throws(() => buildFilterPattern(names(count + 1, 10)), /at most 1024/);
+  t.throws(() => buildFilterPattern(names(count + 1, 10), []), /at most 1024/);
 
   const threeSources = ['a', 'b', 'c'].flatMap((s) => [entry(`${s}.amazonaws.com`, 'One'), entry(`${s}.amazonaws.com`, 'Two')]);
-  t.throws(() => buildFilterPattern(threeSources), /3 regex terms/);
+  t.throws(() => buildFilterPattern(threeSources, []), /3 regex terms/);
 
-  t.throws(() => buildFilterPattern([entry(KMS_EVENT_SOURCE, 'Create(Key)')]), /alphanumeric/);
-  t.throws(() => buildFilterPattern([entry(KMS_EVENT_SOURCE, 'Create.*')]), /alphanumeric/);
-  t.throws(() => buildFilterPattern([entry('kms"', 'CreateKey')]), /event source/);
-  t.throws(() => buildFilterPattern([]), /empty/);
+  t.throws(() => buildFilterPattern([entry(KMS_EVENT_SOURCE, 'Create(Key)')], []), /alphanumeric/);
+  t.throws(() => buildFilterPattern([entry(KMS_EVENT_SOURCE, 'Create.*')], []), /alphanumeric/);
+  t.throws(() => buildFilterPattern([entry('kms"', 'CreateKey')], []), /event source/);
+  t.throws(() => buildFilterPattern([], []), /empty/);
+  t.throws(() => buildFilterPattern(CATALOG, [entry('logs.amazonaws.com', 'Delete(LogGroup)')]), /alphanumeric/, 'pipeline names are checked too');
+  t.throws(() => buildFilterPattern(CATALOG, [entry(KMS_EVENT_SOURCE, 'DisableLogging')]), /pipeline event DisableLogging comes from kms.amazonaws.com, a source of the change catalog/);
+  t.throws(() => buildFilterPattern([...CATALOG, entry('iam.amazonaws.com', 'CreateUser'), entry('iam.amazonaws.com', 'DeleteUser')]), /and the pipeline catalog need 3 regex terms/);
+  t.throws(() => buildFilterPattern([...CATALOG, entry('kms.amazonaws.com', 'SomeNewKmsEvent')]), /1038 characters .* at most 1024/, 'the next KMS row does not fit as is');
 });
 
 t.test('a second event source gets its own clause, still exact', async (t) => {
   const catalog = [...CATALOG, entry('s3.amazonaws.com', 'PutBucketPolicy'), entry('iam.amazonaws.com', 'CreateUser'), entry('iam.amazonaws.com', 'DeleteUser')];
-  const built = buildFilterPattern(catalog);
+  const built = buildFilterPattern(catalog, []);
   t.equal(regexTerms(built).length, 2, 'the single-name source uses equality, not a third regex');
   const matcher = compileFilterPattern(built);
   t.ok(matcher(record('s3.amazonaws.com', 'PutBucketPolicy')));

@@ -2,6 +2,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { CATALOG } from '../../src/catalog/kms-events.ts';
+import { PIPELINE_CATALOG } from '../../src/catalog/pipeline-events.ts';
 import { classifyRecord } from '../../src/classify/kms-change.ts';
 import { mayBeChangeBytes, mayBeChangeText } from '../../src/decode/prefilter.ts';
 
@@ -16,6 +17,11 @@ t.test('catalog names pass, read-only calls and decoys do not', async (t) => {
     t.same(both(`{"eventVersion":"1.08","eventName":"${name}"}`), [false, false], name);
   }
   t.same(both('{"eventVersion":"1.08","eventCategory":"Insight"}'), [false, false], 'no eventName at all');
+});
+
+t.test('the pipeline catalog passes too, so its events reach the classifier from every source', async (t) => {
+  for (const entry of PIPELINE_CATALOG) t.same(both(`{"eventSource":"${entry.eventSource}","eventName":"${entry.eventName}"}`), [true, true], entry.eventName);
+  for (const name of ['StartLogging', 'CreateTrail', 'DescribeTrails', 'PutTargets', 'EnableRule']) t.same(both(`{"eventName":"${name}"}`), [false, false], name);
 });
 
 t.test('odd spacing, escapes and a later eventName key are not ruled out', async (t) => {

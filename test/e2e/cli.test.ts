@@ -267,7 +267,7 @@ t.test('--help lists every setting with its environment variable; --version prin
 t.test('filter-pattern prints the pattern; iam-policy prints least privilege for the sources', async (t) => {
   const pattern = run(['filter-pattern']);
   t.equal(pattern.status, 0);
-  t.match(pattern.stdout, /^\{ \$\.eventSource = "kms\.amazonaws\.com" && \$\.eventName = %\^CancelKeyDeletion\$\|.*\^UpdatePrimaryRegion\$% \}\n$/);
+  t.match(pattern.stdout, /^\{ \$\.eventSource = "kms\.amazonaws\.com" && \$\.eventName = %\^CancelKeyDeletion\$\|.*\^UpdatePrimaryRegion\$% \|\| \$\.eventSource != "kms\.amazonaws\.com" && \$\.eventName = %\^DeleteAccountPolicy\$\|.*\^UpdateTrail\$% \}\n$/);
   t.ok(pattern.stdout.trim().length <= 1024);
   const policy = JSON.parse(run(['iam-policy', '--source', 'live-tail', '--log-group', 'org-trail', '--region', 'us-east-1', '--account', '111122223333']).stdout) as { Statement: { Action: string[]; Resource: string[] | string }[] };
   t.same(

@@ -1,7 +1,8 @@
-// The per-key gauges across scrapes (pending deletion, imported material expiry): exactly the keys held now, whatever was held before.
+// The per-key gauges across scrapes (pending deletion, imported material expiry), and the pipeline counters across a restart.
 import t from 'tap';
 import type { Test } from 'tap';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
@@ -95,4 +96,23 @@ t.test('material expiries past --key-state-limit: the nearest are exported, the 
     `kms_key_material_expiry_timestamp_seconds{aws_account_id="111122223333",aws_region="us-east-1",key_id="${keys[2]}"} ${Date.parse('2027-01-01T20:00:00Z') / 1000}`,
   ]);
   t.match((await service.app.inject({ url: '/metrics' })).body, /^kms_exporter_state_evictions_total\{table="key_material_expiries"\} 1$/m);
+});
+
+t.test('pipeline counters survive a restart from the checkpoint, under their closed label set, and a redelivery is not counted again', async (t) => {
+  const checkpointFile = join(mkdtempSync(join(tmpdir(), 'pipeline-checkpoint-')), 'state.json');
+  const stop = JSON.stringify(JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/cloudtrail-pipeline/StopLogging.json'), 'utf8')));
+  const sample = 'kms_pipeline_changes_total{event_name="StopLogging",event_source="cloudtrail.amazonaws.com",category="trail",blinding="blinds",aws_account_id="438465128930",aws_region="ap-southeast-2",principal_type="IAMUser"} 1';
+  const pipelineSamples = async (service: Service): Promise<string[]> =>
+    (await service.app.inject({ url: '/metrics' })).body.split('\n').filter((line) => line.startsWith('kms_pipeline_'));
+  const first = await buildService(loadConfig({ source: 'firehose', checkpointFile }), { env: { KMS_EXPORTER_FIREHOSE_ACCESS_KEY: 'k' }, log: pino({ level: 'silent' }) });
+  await first.start({ listen: false });
+  await first.restored;
+  await first.committer.deliver('test', { records: [stop], skipped: 0, invalid: [] });
+  t.same(await pipelineSamples(first), [sample]);
+  await first.stop();
+
+  const second = await served(t, { checkpointFile });
+  t.same(await pipelineSamples(second), [sample], 'restored as written');
+  await second.committer.deliver('test', { records: [stop], skipped: 0, invalid: [] });
+  t.same(await pipelineSamples(second), [sample], 'the same eventID after a restart is a duplicate');
 });
