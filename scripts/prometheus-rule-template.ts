@@ -18,8 +18,8 @@ const minutes = (value: string): string => `{{ include "kms-change-exporter.rule
 
 // The values as rules.thresholds.* (see values.yaml); each default is the literal it replaces.
 const PARAMETERS: readonly Parameter[] = [
-  { value: 'thresholds.changeWindowMinutes', pattern: /\[1h\] offset 10m\)/g, count: 3, replacement: `[1h] offset {{ ${T}.changeWindowMinutes }}m)` },
-  { value: 'thresholds.changeWindowMinutes', pattern: /in the last 10 minutes/g, count: 12, replacement: `in the last ${minutes(`${T}.changeWindowMinutes`)}` },
+  { value: 'thresholds.changeWindowMinutes', pattern: /\[1h\] offset 10m\)/g, count: 5, replacement: `[1h] offset {{ ${T}.changeWindowMinutes }}m)` },
+  { value: 'thresholds.changeWindowMinutes', pattern: /in the last 10 minutes/g, count: 15, replacement: `in the last ${minutes(`${T}.changeWindowMinutes`)}` },
   { value: 'thresholds.failureBurst', pattern: /\(kms:config_change_failures:increase10m\) >= 5$/gm, count: 1, replacement: `(kms:config_change_failures:increase10m) >= {{ ${T}.failureBurst }}` },
   { value: 'thresholds.deletionImminentDays', pattern: /- time\(\) < 3 \* 86400\)/g, count: 2, replacement: `- time() < {{ ${T}.deletionImminentDays }} * 86400)` },
   { value: 'thresholds.deletionImminentDays', pattern: /in less than 3 days\./g, count: 1, replacement: `in less than {{ include "kms-change-exporter.rules.days" ${T}.deletionImminentDays }}.` },

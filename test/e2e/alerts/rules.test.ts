@@ -25,6 +25,8 @@ const EXPORTER_METRICS: ReadonlySet<string> = new Set([
   'kms_config_change_findings_total',
   'kms_aws_account_info',
   'kms_key_material_expiry_timestamp_seconds',
+  'kms_pipeline_changes_total',
+  'kms_pipeline_change_failures_total',
   'kms_exporter_records_total',
   'kms_exporter_event_delay_seconds_bucket',
   'kms_exporter_event_delay_seconds_sum',
