@@ -3,7 +3,7 @@
 import type { Dashboard } from './grafana-model.ts';
 import { dashboard } from './dashboard.ts';
 import { sized, stat, table, thresholds, timeseries } from './panels.ts';
-import { BY, METRIC, STEP, counted, orZero, rate, series } from './promql.ts';
+import { BY, METRIC, RANGE, STEP, counted, orZero, rate, series } from './promql.ts';
 import { datasourceVariable, labelVariable } from './variables.ts';
 
 export const EXPORTER_HEALTH_UID = 'kms-change-exporter-health';
@@ -86,6 +86,42 @@ export function exporterHealthDashboard(): Dashboard {
             }),
             8,
             5,
+          ),
+        ],
+      },
+      {
+        title: 'The pipeline itself',
+        panels: [
+          sized(
+            stat('Blinding changes', {
+              description: 'Successful changes in the time range that stop or narrow the delivery of KMS events (trail stopped or deleted, selectors excluding KMS, subscription filter or log group deleted, delivery disabled). KmsPipelineBlinded pages on each.',
+              queries: [{ expr: orZero(`sum(${counted(series(METRIC.pipelineChanges, BY.job, 'blinding="blinds"'), RANGE)})`) }],
+              unit: 'none',
+              thresholds: thresholds('green', [[1, 'red']]),
+              colorMode: 'background',
+            }),
+            6,
+            8,
+          ),
+          sized(
+            timeseries('Pipeline changes', {
+              description: 'Changes of the trail, its event selectors, the CloudWatch Logs group and subscription, the Firehose stream and the EventBridge rule, per step, by event and whether they blind or only weaken.',
+              queries: [{ expr: `sum by (event_name, blinding) (${counted(series(METRIC.pipelineChanges, BY.job), STEP)})`, legend: '{{event_name}} ({{blinding}})' }],
+              unit: 'none',
+              legendCalcs: ['sum'],
+            }),
+            9,
+            8,
+          ),
+          sized(
+            timeseries('Failed pipeline changes', {
+              description: 'Refused attempts to change the pipeline, by event and error code; a failed blinding attempt raises KmsPipelineBlindingAttemptFailed.',
+              queries: [{ expr: `sum by (event_name, error_code) (${counted(series(METRIC.pipelineFailures, BY.job), STEP)})`, legend: '{{event_name}} {{error_code}}' }],
+              unit: 'none',
+              legendCalcs: ['sum'],
+            }),
+            9,
+            8,
           ),
         ],
       },

@@ -253,9 +253,12 @@ t.test('every panel query parses and returns data on a real Prometheus scraping 
   const expiresAt = Math.floor(Date.now() / 1000 + EXPIRES_IN_DAYS * 86_400);
   // A second gzip member: the replay source reads concatenated members in turn.
   const expiring = gzipSync(`${importKeyMaterial(EXPIRING_KEY, Date.now(), new Date(expiresAt * 1000))}\n`);
+  // The pipeline panels need a blinding change and a refused one: the published StopLogging records.
+  const pipeline = gzipSync(['StopLogging.json', 'StopLogging.InvalidTrailNameException.json'].map((name) => JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'test/fixtures/cloudtrail-pipeline', name), 'utf8')))).join('\n') + '\n');
   for (const exporter of exporters) {
     await exporter.feed(trail);
     await exporter.feed(expiring);
+    await exporter.feed(pipeline);
     exporter.endInput();
   }
   await prometheus.waitForValue(`count(${METRIC.records}{result="matched"} > 0) == 2`, () => true);
