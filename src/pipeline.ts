@@ -58,8 +58,8 @@ export interface PreparedBatch {
   readonly invalid: readonly InvalidRecord[];
   /** Every change in the batch, of either catalog, in order, duplicates included (de-duplicated together by eventID). */
   readonly candidates: readonly Candidate[];
-  /** What each candidate means (findings, expectation), same index; pipeline changes are not assessed. */
-  readonly assessments: readonly Assessment[];
+  /** Each candidate's parsed record, same index: read for its findings once it is known to be fresh (not for duplicates). */
+  readonly records: readonly unknown[];
 }
 
 export interface BatchOutcome extends BatchCounts {
@@ -79,9 +79,6 @@ export class Effects {
   readonly pipelineChanges: { readonly change: PipelineChange; readonly receivedAt: number }[] = [];
   readonly invalid: { readonly source: string; readonly invalid: InvalidRecord }[] = [];
 }
-
-/** For a prepared batch built by hand (tests) without assessments. */
-const NOT_ASSESSED: Assessment = Object.freeze({ findings: [], findingNames: [], expectation: undefined, policy: undefined });
 
 type Parsed = Classification | { readonly kind: 'pipeline_change'; readonly change: PipelineChange };
 
@@ -169,21 +166,18 @@ export class Pipeline {
   prepare(source: string, batch: RecordBatch): PreparedBatch {
     const invalid: InvalidRecord[] = [...batch.invalid];
     const candidates: Candidate[] = [];
-    const assessments: Assessment[] = [];
+    const records: unknown[] = [];
     let ignored = batch.skipped;
     for (const raw of batch.records) {
       const { classification: result, record } = parse(raw, this.deps.ownPath ?? NO_OWN_PATH);
       if (result.kind === 'ignored') ignored++;
       else if (result.kind === 'invalid') invalid.push({ reason: result.reason, detail: result.detail });
-      else if (result.kind === 'pipeline_change') {
+      else {
         candidates.push(result.change);
-        assessments.push(NOT_ASSESSED);
-      } else {
-        candidates.push(result.change);
-        assessments.push(assessChange(result.change, record, { ...this.deps.assessment, aliasesOf: this.aliasesOf(result.change) }));
+        records.push(record);
       }
     }
-    return { source, receivedAt: this.now(), ignored, invalid, candidates, assessments };
+    return { source, receivedAt: this.now(), ignored, invalid, candidates, records };
   }
 
   private aliasesOf(change: KmsChange): (keyId: string, key: KeyIdentity) => readonly string[] {
@@ -214,7 +208,8 @@ export class Pipeline {
         return;
       }
       changes.push(change);
-      const assessment = prepared.assessments[i] ?? NOT_ASSESSED;
+      // Assessed here, not in prepare: a poll re-reads its lateness window every cycle, and duplicates need no findings.
+      const assessment = assessChange(change, prepared.records[i], { ...this.deps.assessment, aliasesOf: this.aliasesOf(change) });
       this.deps.changeMetrics.record(into.counters, change, assessment);
       into.keyOps.push(...keyOpsOf(change));
       const time = SelfMetrics.lastEventCandidate(change.eventTime, receivedAt);

@@ -68,12 +68,14 @@ export function describeChange(change: KmsChange, assessment?: Assessment, names
   return text;
 }
 
-/** The log record's attributes: OTel semantic conventions where one exists, `aws.*` otherwise. */
-export function changeAttributes(change: KmsChange, assessment?: Assessment, names: ChangeNames = NO_NAMES): Attributes {
-  const account = names.accounts.accounts.get(change.accountId);
-  const aliases = aliasesOf(change, names);
-  const findings = assessment?.findings ?? [];
-  const attributes: Attributes = {
+/** What every CloudTrail change, of a key or of the pipeline, shares. */
+type RecordedChange = Pick<KmsChange, 'accountId' | 'region' | 'eventId' | 'eventTime' | 'requestId' | 'principal' | 'sourceIp' | 'userAgent' | 'errorCode' | 'errorMessage'> & {
+  readonly entry: { readonly eventName: string; readonly eventSource: string };
+};
+
+/** Where and when: the record's envelope. */
+function envelopeAttributes(change: RecordedChange): Attributes {
+  return {
     'cloud.provider': 'aws',
     'cloud.account.id': change.accountId,
     'cloud.region': change.region,
@@ -82,6 +84,41 @@ export function changeAttributes(change: KmsChange, assessment?: Assessment, nam
     'aws.cloudtrail.event_source': change.entry.eventSource,
     'aws.cloudtrail.event_time': new Date(change.eventTime).toISOString(),
     'aws.request_id': change.requestId,
+  };
+}
+
+/** Who, from where, and the error if the call failed. */
+function callerAttributes(change: RecordedChange): Attributes {
+  return {
+    'user.id': change.principal.arn,
+    'aws.principal.type': change.principal.type,
+    'aws.principal.arn': change.principal.arn,
+    'aws.principal.session_issuer.arn': change.principal.sessionIssuerArn,
+    'aws.principal.invoked_by': change.principal.invokedBy,
+    // An IP address or a host name (a service principal, for calls a service made on a caller's behalf); never "AWS Internal".
+    'client.address': change.sourceIp !== undefined && (isIP(change.sourceIp) !== 0 || HOST_NAME.test(change.sourceIp)) ? change.sourceIp : undefined,
+    'user_agent.original': change.userAgent,
+    'error.type': change.errorCode,
+    'error.message': change.errorMessage,
+  };
+}
+
+/** The account's name, environment and owner from --accounts. */
+function accountAttributes(names: ChangeNames, accountId: string): Attributes {
+  const account = names.accounts.accounts.get(accountId);
+  return {
+    'aws.account.name': account?.name,
+    'aws.account.environment': account?.environment === '' ? undefined : account?.environment,
+    'aws.account.owner': account?.owner === '' ? undefined : account?.owner,
+  };
+}
+
+/** The log record's attributes: OTel semantic conventions where one exists, `aws.*` otherwise. */
+export function changeAttributes(change: KmsChange, assessment?: Assessment, names: ChangeNames = NO_NAMES): Attributes {
+  const aliases = aliasesOf(change, names);
+  const findings = assessment?.findings ?? [];
+  const attributes: Attributes = {
+    ...envelopeAttributes(change),
     'aws.kms.change.category': change.entry.category,
     'aws.kms.change.risk': change.entry.risk,
     'aws.kms.change.outcome': change.outcome,
@@ -93,23 +130,12 @@ export function changeAttributes(change: KmsChange, assessment?: Assessment, nam
     'aws.kms.grantee_principal': change.grantee,
     'aws.kms.deletion_date': change.deletion === undefined ? undefined : new Date(change.deletion.date).toISOString(),
     'aws.kms.pending_window_days': change.deletion?.pendingWindowInDays ?? change.pendingWindowInDays,
-    'user.id': change.principal.arn,
-    'aws.principal.type': change.principal.type,
-    'aws.principal.arn': change.principal.arn,
-    'aws.principal.session_issuer.arn': change.principal.sessionIssuerArn,
-    'aws.principal.invoked_by': change.principal.invokedBy,
-    // An IP address or a host name (a service principal, for calls a service made on a caller's behalf); never "AWS Internal".
-    'client.address': change.sourceIp !== undefined && (isIP(change.sourceIp) !== 0 || HOST_NAME.test(change.sourceIp)) ? change.sourceIp : undefined,
-    'user_agent.original': change.userAgent,
-    'error.type': change.errorCode,
-    'error.message': change.errorMessage,
+    ...callerAttributes(change),
     'security_rule.name': RULE_ID,
     'security_rule.category': change.entry.category,
     'security_rule.reference': COMPLIANCE.join(','),
     'alert.severity': findings.length > 0 && change.outcome === 'success' ? 'critical' : SEVERITY_BY_RISK[change.entry.risk],
-    'aws.account.name': account?.name,
-    'aws.account.environment': account?.environment === '' ? undefined : account?.environment,
-    'aws.account.owner': account?.owner === '' ? undefined : account?.owner,
+    ...accountAttributes(names, change.accountId),
     'aws.kms.key.aliases': aliases.length === 0 ? undefined : [...aliases],
     // The names always (empty when none), so a log query can tell "no finding" from "not assessed".
     'aws.kms.change.findings': assessment === undefined ? undefined : [...assessment.findingNames],
@@ -149,17 +175,9 @@ export function describePipelineChange(change: PipelineChange, names: ChangeName
 
 /** The KMS change events' envelope attributes, plus what changed in the pipeline. */
 export function pipelineChangeAttributes(change: PipelineChange, names: ChangeNames = NO_NAMES): Attributes {
-  const account = names.accounts.accounts.get(change.accountId);
   const { target } = change;
   const attributes: Attributes = {
-    'cloud.provider': 'aws',
-    'cloud.account.id': change.accountId,
-    'cloud.region': change.region,
-    'aws.cloudtrail.event_id': change.eventId,
-    'aws.cloudtrail.event_name': change.entry.eventName,
-    'aws.cloudtrail.event_source': change.entry.eventSource,
-    'aws.cloudtrail.event_time': new Date(change.eventTime).toISOString(),
-    'aws.request_id': change.requestId,
+    ...envelopeAttributes(change),
     'aws.pipeline.change.category': change.entry.category,
     'aws.pipeline.change.blinding': change.blinding,
     'aws.pipeline.change.blinding_reason': change.blindingReason,
@@ -177,19 +195,9 @@ export function pipelineChangeAttributes(change: PipelineChange, names: ChangeNa
     'aws.firehose.delivery_stream.name': target.deliveryStream,
     'aws.events.rule.name': target.rule,
     'aws.events.rule.state': target.ruleState,
-    'user.id': change.principal.arn,
-    'aws.principal.type': change.principal.type,
-    'aws.principal.arn': change.principal.arn,
-    'aws.principal.session_issuer.arn': change.principal.sessionIssuerArn,
-    'aws.principal.invoked_by': change.principal.invokedBy,
-    'client.address': change.sourceIp !== undefined && (isIP(change.sourceIp) !== 0 || HOST_NAME.test(change.sourceIp)) ? change.sourceIp : undefined,
-    'user_agent.original': change.userAgent,
-    'error.type': change.errorCode,
-    'error.message': change.errorMessage,
+    ...callerAttributes(change),
     'alert.severity': pipelineSeverity(change) === 'high' ? 'critical' : 'warning',
-    'aws.account.name': account?.name,
-    'aws.account.environment': account?.environment === '' ? undefined : account?.environment,
-    'aws.account.owner': account?.owner === '' ? undefined : account?.owner,
+    ...accountAttributes(names, change.accountId),
   };
   for (const name of Object.keys(attributes)) if (attributes[name] === undefined) delete attributes[name];
   return attributes;

@@ -2,6 +2,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -281,17 +282,22 @@ t.test('filter-pattern prints the pattern; iam-policy prints least privilege for
   );
 });
 
-t.test('serve: replays the example, answers /metrics, /-/ready, /-/healthy and /, stops on SIGTERM', async (t) => {
-  const child = spawn(NODE, [MAIN, 'serve', '--source', 'replay', '--replay', TRAIL, '--listen-address', '127.0.0.1:0'], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '' } });
+/** The address a spawned `serve` logs once it listens, and its stderr so far (it keeps growing). */
+function listening(child: ChildProcessWithoutNullStreams): Promise<{ readonly address: string; readonly stderr: () => string }> {
   let stderr = '';
-  const address = await new Promise<string>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match !== null) resolve(match[1]!);
+      if (match !== null) resolve({ address: match[1]!, stderr: () => stderr });
     });
     child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
   });
+}
+
+t.test('serve: replays the example, answers /metrics, /-/ready, /-/healthy and /, stops on SIGTERM', async (t) => {
+  const child = spawn(NODE, [MAIN, 'serve', '--source', 'replay', '--replay', TRAIL, '--listen-address', '127.0.0.1:0'], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '' } });
+  const { address } = await listening(child);
   let ready = await fetch(`${address}/-/ready`);
   for (let i = 0; i < 50 && ready.status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -365,15 +371,7 @@ t.test('serve without credentials: /-/ready and the error counter name them', as
   const env = { PATH: process.env['PATH'] ?? '', HOME: mkdtempSync(join(tmpdir(), 'kce-home-')), AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' };
   const child = spawn(NODE, [MAIN, 'serve', '--log-group', 'org-trail', '--listen-address', '127.0.0.1:0'], { cwd: ROOT, env });
   t.teardown(() => child.kill('SIGKILL'));
-  let stderr = '';
-  const address = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match !== null) resolve(match[1]!);
-    });
-    child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
-  });
+  const { address, stderr } = await listening(child);
   let ready: { status: number; body: { sources: Record<string, { ready: boolean; detail: string }> } } = { status: 0, body: { sources: {} } };
   for (let i = 0; i < 100 && ready.body.sources['poll']?.detail.includes('credentials') !== true; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -385,7 +383,7 @@ t.test('serve without credentials: /-/ready and the error counter name them', as
   const metrics = await (await fetch(`${address}/metrics`)).text();
   t.equal(sample(metrics, 'kms_exporter_source_errors_total', { source: 'poll', error: 'credentials' }), 1);
   t.equal(sample(metrics, 'kms_exporter_source_errors_total', { source: 'poll', error: 'other' }), 0);
-  t.match(stderr, /"error":"credentials".*"msg":"FilterLogEvents on org-trail failed \(credentials\): Could not load credentials from any providers; retrying next cycle"/);
+  t.match(stderr(), /"error":"credentials".*"msg":"FilterLogEvents on org-trail failed \(credentials\): Could not load credentials from any providers; retrying next cycle"/);
 });
 
 t.test('iam-policy validates its input and never prints a wildcard policy', async (t) => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AccessDeniedException, InvalidParameterException, ResourceNotFoundException, ServiceUnavailableException, ThrottlingException } from '@aws-sdk/client-cloudwatch-logs';
 import { buildFilterPattern } from '../../src/catalog/filter-pattern.ts';
 import { PollSource, pollProgressSchema } from '../../src/sources/filter-log-events.ts';
-import { cloudTrailRecord } from '../support/cloudtrail-record.ts';
+import { DISABLE_KEY, cloudTrailRecord } from '../support/cloudtrail-record.ts';
 import { lines, value } from '../support/exposition.ts';
 import { FakeLogsApi, logEventId } from '../support/fake-logs-api.ts';
 import { inProcessService, until } from '../support/in-process-service.ts';
@@ -19,7 +19,6 @@ const GROUP = 'aws-cloudtrail-logs-111122223333';
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-11-20T09:00:00Z');
 const PATTERN = buildFilterPattern();
-const DISABLE_KEY = 'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole",expected="false"}';
 
 interface Poll {
   readonly fake: FakeLogsApi;

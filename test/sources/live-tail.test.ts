@@ -9,7 +9,7 @@ import { AccessDeniedException, SessionStreamingException, SessionTimeoutExcepti
 import { buildFilterPattern } from '../../src/catalog/filter-pattern.ts';
 import { AWS_ERROR_KINDS } from '../../src/sources/aws-errors.ts';
 import { LiveTailSource } from '../../src/sources/live-tail.ts';
-import { cloudTrailRecord } from '../support/cloudtrail-record.ts';
+import { DISABLE_KEY, cloudTrailRecord } from '../support/cloudtrail-record.ts';
 import { lines } from '../support/exposition.ts';
 import { FakeLogsApi } from '../support/fake-logs-api.ts';
 import { inProcessService, until } from '../support/in-process-service.ts';
@@ -20,7 +20,6 @@ import { ManualClock } from '../support/manual-clock.ts';
 const GROUP = 'aws-cloudtrail-logs-111122223333';
 const T0 = Date.parse('2026-11-20T09:00:00Z');
 const PATTERN = buildFilterPattern();
-const DISABLE_KEY ='kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole",expected="false"}';
 
 interface Tail {
   readonly fake: FakeLogsApi;

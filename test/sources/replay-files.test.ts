@@ -9,14 +9,13 @@ import { gzipSync } from 'node:zlib';
 import type { InputError } from '../../src/errors.ts';
 import type { RawRecord } from '../../src/record-batch.ts';
 import { replayFiles, ReplaySource } from '../../src/sources/replay-files.ts';
-import { cloudTrailRecord } from '../support/cloudtrail-record.ts';
+import { DISABLE_KEY, cloudTrailRecord } from '../support/cloudtrail-record.ts';
 import { lines } from '../support/exposition.ts';
 import { inProcessService, until } from '../support/in-process-service.ts';
 import { LEVEL } from '../support/log-lines.ts';
 
 const T0 = Date.parse('2026-11-20T09:00:00Z');
 const OPTIONS = { maxRecordBytes: 1024 * 1024, maxDocumentBytes: 64 * 1024 * 1024 };
-const DISABLE_KEY = 'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole",expected="false"}';
 
 const jsonl = (ids: readonly string[]) => Buffer.from(ids.map((id) => `${cloudTrailRecord('DisableKey', id, T0)}\n`).join(''));
 

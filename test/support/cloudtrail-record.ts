@@ -12,3 +12,6 @@ export function cloudTrailRecord(fixture: string, eventId: string, eventTime: nu
   record['eventTime'] = new Date(eventTime).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return JSON.stringify(record);
 }
+
+/** The change series of the DisableKey.json fixture as /metrics prints it (default labels). */
+export const DISABLE_KEY = 'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole",expected="false"}';

@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { sample, startService } from '../../support/service-process.ts';
 import type { ServiceProcess } from '../../support/service-process.ts';
 import { TRAIL_TRUTH, trailCopy, truthFor } from '../../support/cloudtrail-stream.ts';
+import { subscriptionRecord } from '../../support/firehose-request.ts';
 
 const KEY = 'firehose-access-key-0123456789';
 
@@ -16,19 +17,6 @@ async function firehose(t: Test, args: readonly string[] = [], env: Record<strin
   const running = await startService(['--source', 'firehose', ...args], env);
   t.teardown(() => running.kill());
   return running;
-}
-
-/** A CloudWatch Logs subscription payload as the service builds it, gzip-compressed. */
-function subscriptionRecord(messages: readonly string[], messageType = 'DATA_MESSAGE'): string {
-  const payload = {
-    messageType,
-    owner: '111122223333',
-    logGroup: 'aws-cloudtrail-logs-111122223333',
-    logStream: '111122223333_CloudTrail_us-east-1',
-    subscriptionFilters: ['kms-changes'],
-    logEvents: messages.map((message, i) => ({ id: `${37_000_000_000_000 + i}`, timestamp: 1_795_000_000_000, message })),
-  };
-  return gzipSync(JSON.stringify(payload)).toString('base64');
 }
 
 interface Sent {

@@ -5,14 +5,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cloudTrailRecord } from '../../support/cloudtrail-record.ts';
+import { DISABLE_KEY, cloudTrailRecord } from '../../support/cloudtrail-record.ts';
 import { lines, value } from '../../support/exposition.ts';
 import { inProcessService } from '../../support/in-process-service.ts';
 import type { InProcess, InProcessOptions } from '../../support/in-process-service.ts';
 
 const KEY = 'firehose-access-key-0123456789';
 const T0 = Date.parse('2026-11-20T09:00:00Z');
-const DISABLE_KEY = 'kms_config_changes_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="111122223333",aws_region="us-east-1",principal_type="AssumedRole",expected="false"}';
 const DISABLE_KEY_DENIED = 'kms_config_change_failures_total{event_name="DisableKey",category="key_lifecycle",risk="high",aws_account_id="444455556666",aws_region="eu-west-1",principal_type="AssumedRole",expected="false",error_code="AccessDenied"}';
 
 async function firehose(t: Test, raw: Record<string, unknown> = {}, options: InProcessOptions = {}): Promise<InProcess> {
