@@ -15,6 +15,7 @@ import type { Classification, KmsChange } from './classify/kms-change.ts';
 import { classifyRecord } from './classify/kms-change.ts';
 import type { OwnPath, PipelineChange } from './classify/pipeline-change.ts';
 import { classifyPipelineRecord, NO_OWN_PATH } from './classify/pipeline-change.ts';
+import { unwrapEventBridgeEvent } from './decode/eventbridge-event.ts';
 import { jsonErrorDetail } from './decode/json-error.ts';
 import { mayBeChangeText } from './decode/prefilter.ts';
 import type { InvalidRecord, RawRecord, RecordBatch } from './record-batch.ts';
@@ -90,9 +91,27 @@ function classifyEither(value: unknown, own: OwnPath): Parsed {
   return kms.kind === 'ignored' ? classifyPipelineRecord(value, own) : kms;
 }
 
-/** The classification, and the parsed record it came from (the findings read its request parameters). */
+/**
+ * The classification of a parsed value, and the CloudTrail record it came from (the findings read its request
+ * parameters): an EventBridge event is judged by the record in its detail, whichever path brought it.
+ */
+function judge(value: unknown, own: OwnPath): { readonly classification: Parsed; readonly record: unknown } {
+  const unwrapped = unwrapEventBridgeEvent(value);
+  switch (unwrapped.kind) {
+    case 'not_eventbridge':
+      return { classification: classifyEither(value, own), record: value };
+    case 'cloudtrail':
+      return { classification: classifyEither(unwrapped.record, own), record: unwrapped.record };
+    case 'other_detail_type':
+      return IGNORED_RECORD;
+    case 'invalid':
+      return { classification: { kind: 'invalid', ...unwrapped.invalid }, record: undefined };
+  }
+}
+
+/** The classification, and the parsed record it came from. */
 function parse(raw: RawRecord, own: OwnPath): { readonly classification: Parsed; readonly record: unknown } {
-  if (typeof raw !== 'string') return { classification: classifyEither(raw, own), record: raw };
+  if (typeof raw !== 'string') return judge(raw, own);
   // Sources that hand over whole log events (poll, live tail, Firehose) get the same raw prefilter as replay.
   if (!mayBeChangeText(raw)) return IGNORED_RECORD;
   let value: unknown;
@@ -101,7 +120,7 @@ function parse(raw: RawRecord, own: OwnPath): { readonly classification: Parsed;
   } catch (error) {
     return { classification: { kind: 'invalid', reason: 'malformed_json', detail: jsonErrorDetail(error) }, record: undefined };
   }
-  return { classification: classifyEither(value, own), record: value };
+  return judge(value, own);
 }
 
 /** An alias name as KMS allows it: `alias/` then 1 to 250 of letters, digits, `/`, `_`, `-`. */
