@@ -30,6 +30,7 @@ const PARAMETERS: readonly Parameter[] = [
   { value: 'thresholds.sourceSilentMinutes', pattern: /\{source!="replay"\} offset 1h/g, count: 1, replacement: `{source!="replay"} offset {{ include "kms-change-exporter.rules.promMinutes" ${T}.sourceSilentMinutes }}` },
   { value: 'thresholds.sourceSilentMinutes', pattern: /for (over )?an hour/g, count: 2, replacement: `for $1{{ include "kms-change-exporter.rules.silence" ${T}.sourceSilentMinutes }}` },
   { value: 'thresholds.eventDelayMinutes', pattern: /\) > 900$/gm, count: 1, replacement: `) > {{ mul ${T}.eventDelayMinutes 60 }}` },
+  { value: 'thresholds.heartbeatMissingMinutes', pattern: /^( +)> 1200$/gm, count: 1, replacement: `$1> {{ mul ${T}.heartbeatMissingMinutes 60 }}` },
   { value: 'thresholds.eventDelayMinutes', pattern: /the\s+15-minute threshold/g, count: 1, replacement: `the {{ ${T}.eventDelayMinutes }}-minute threshold` },
 ];
 

@@ -31,3 +31,24 @@ export async function cloudWatchLogs(config: Config, selfMetrics: SelfMetrics, e
   client.middlewareStack.use(paceCalls(config.awsCallsPerSecond, new Set(['FilterLogEvents', 'DescribeLogGroups'])));
   return cloudWatchLogsApi(client);
 }
+
+/** Tags a KMS key (the heartbeat's only call). */
+export type TagKey = (key: { readonly arn: string; readonly region: string }, tag: { readonly key: string; readonly value: string }, signal: AbortSignal) => Promise<void>;
+
+/** One KMS client per region of the canary keys (a key is tagged through its own region's endpoint), counted like every AWS call. */
+export async function kmsTagger(config: Config, selfMetrics: SelfMetrics): Promise<TagKey> {
+  const { KMSClient, TagResourceCommand } = await import('@aws-sdk/client-kms');
+  const clients = new Map<string, InstanceType<typeof KMSClient>>();
+  const clientFor = (region: string): InstanceType<typeof KMSClient> => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = new KMSClient({ region, maxAttempts: config.awsMaxAttempts, retryMode: 'adaptive', requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 } });
+      client.middlewareStack.use(countCalls(selfMetrics));
+      clients.set(region, client);
+    }
+    return client;
+  };
+  return async (key, tag, signal) => {
+    await clientFor(key.region).send(new TagResourceCommand({ KeyId: key.arn, Tags: [{ TagKey: tag.key, TagValue: tag.value }] }), { abortSignal: signal });
+  };
+}

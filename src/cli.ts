@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import { buildIamPolicy, DEFAULT_DELIVERY_STREAM } from './catalog/iam-policy.ts';
 import type { IamPolicyRequest } from './catalog/iam-policy.ts';
+import { parseHeartbeatKey } from './classify/heartbeat-record.ts';
 import type { Config } from './config.ts';
 import { AWS_REGION_SYNTAX, loadConfig, settingOptions, SOURCES, switchesFromEnv } from './config.ts';
 import { ConfigError, ListenError } from './errors.ts';
@@ -88,15 +89,26 @@ async function replay(paths: readonly string[], config: Config, env: NodeJS.Proc
   return result.errors.length > 0 ? 1 : 0;
 }
 
+interface IamPolicyOptions {
+  readonly source: string;
+  readonly logGroup: string;
+  readonly region?: string;
+  readonly account?: string;
+  readonly deliveryStream: string;
+  readonly heartbeatKey: string;
+}
+
 /** The iam-policy options, checked: a policy for a wrong account or region would be silently useless, and a wildcard one is not least privilege. */
-function iamPolicyRequest(options: { source: string; logGroup: string; region?: string; account?: string; deliveryStream: string }): IamPolicyRequest {
+function iamPolicyRequest(options: IamPolicyOptions): IamPolicyRequest {
   const split = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const fail = (flag: string, reason: string) => new ConfigError(flag, flag, reason);
   const sources = split(options.source);
   for (const source of sources) if (!(SOURCES as readonly string[]).includes(source)) throw fail('--source', `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(source)}`);
   const needed = sources.filter((source) => source !== 'replay');
-  if (needed.length === 0) throw fail('--source', 'replay reads local files and calls no AWS API: it needs no IAM policy');
-  if (needed.includes('firehose') && needed.length > 1) throw fail('--source', 'firehose\'s policy is for the role CloudWatch Logs assumes, not the exporter\'s: ask for it on its own');
+  const heartbeatKeys = split(options.heartbeatKey);
+  for (const arn of heartbeatKeys) if (parseHeartbeatKey(arn) === undefined) throw fail('--heartbeat-key', `expected KMS key ARNs such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, got ${JSON.stringify(arn)}`);
+  if (needed.length === 0 && heartbeatKeys.length === 0) throw fail('--source', 'replay reads local files and calls no AWS API: it needs no IAM policy');
+  if (needed.includes('firehose') && (needed.length > 1 || heartbeatKeys.length > 0)) throw fail('--source', 'firehose\'s policy is for the role CloudWatch Logs assumes, not the exporter\'s: ask for it on its own (a push-only exporter\'s heartbeat policy: --source replay --heartbeat-key ...)');
   if (options.account === undefined) throw fail('--account', 'give the 12-digit AWS account id (a policy without one would be a wildcard)');
   if (!/^\d{12}$/.test(options.account)) throw fail('--account', `expected a 12-digit AWS account id, got ${JSON.stringify(options.account)}`);
   if (options.region === undefined || options.region === '') throw fail('--region', 'give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
@@ -104,7 +116,7 @@ function iamPolicyRequest(options: { source: string; logGroup: string; region?: 
   const logGroups = split(options.logGroup);
   if (needed.some((source) => source === 'poll' || source === 'live-tail') && logGroups.length === 0) throw fail('--log-group', 'name the CloudTrail log groups the poll and live-tail sources read (a policy for every group would be a wildcard)');
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(options.deliveryStream)) throw fail('--delivery-stream', `expected a delivery stream name (1 to 64 letters, digits, '_', '.', '-'), got ${JSON.stringify(options.deliveryStream)}`);
-  return { sources: needed, logGroups, region: options.region, account: options.account, deliveryStream: options.deliveryStream };
+  return { sources: needed, logGroups, region: options.region, account: options.account, deliveryStream: options.deliveryStream, heartbeatKeys };
 }
 
 export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
@@ -145,7 +157,8 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
     .option('--region <region>', 'region of the log groups and the delivery stream (default AWS_REGION)', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'])
     .option('--account <id>', 'the 12-digit account of the log groups named without an ARN and of the delivery stream')
     .option('--delivery-stream <name>', 'firehose: the delivery stream the subscription filter writes to', DEFAULT_DELIVERY_STREAM)
-    .action((options: { source: string; logGroup: string; region?: string; account?: string; deliveryStream: string }) => {
+    .option('--heartbeat-key <arns>', 'comma-separated canary key ARNs the heartbeat tags: adds kms:TagResource on them, for the heartbeat tag only', env['KMS_EXPORTER_HEARTBEAT_KEYS'] ?? '')
+    .action((options: IamPolicyOptions) => {
       process.stdout.write(`${JSON.stringify(buildIamPolicy(iamPolicyRequest(options)), null, 2)}\n`);
     });
   return program;

@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import { z } from 'zod';
+import type { HeartbeatKey } from './classify/heartbeat-record.ts';
+import { parseHeartbeatKey } from './classify/heartbeat-record.ts';
 import { ConfigError } from './errors.ts';
 import { LIVE_TAIL_MAX_LOG_GROUPS } from './sources/live-tail.ts';
 
@@ -21,6 +23,12 @@ export interface Config {
   readonly sources: readonly SourceName[];
   readonly replayPaths: readonly string[];
   readonly logGroups: readonly string[];
+  /** The push path's own Firehose streams and EventBridge rules (names or ARNs): a pipeline change naming one says so. */
+  readonly firehoseStreams: readonly string[];
+  readonly eventBridgeRules: readonly string[];
+  /** The canary keys the heartbeat tags (--heartbeat-key); none: no heartbeat. */
+  readonly heartbeatKeys: readonly HeartbeatKey[];
+  readonly heartbeatInterval: number;
   /** The AWS region for the CloudWatch Logs client; undefined leaves it to the SDK's chain (the profile's region). */
   readonly region: string | undefined;
   readonly pollInterval: number;
@@ -207,6 +215,19 @@ const replicaId = z.string().transform((text, ctx) => {
   return value;
 });
 
+const heartbeatKeys = list.transform((arns, ctx): HeartbeatKey[] => {
+  const keys: HeartbeatKey[] = [];
+  for (const arn of new Set(arns)) {
+    const key = parseHeartbeatKey(arn);
+    if (key === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected KMS key ARNs such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (a key, not an alias: the heartbeat tags it), got ${JSON.stringify(arn)}` });
+      return z.NEVER;
+    }
+    keys.push(key);
+  }
+  return keys;
+});
+
 const sources = list.pipe(
   z.array(z.enum(SOURCES, { error: (issue) => `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(issue.input)}` })).min(1, 'name at least one source'),
 );
@@ -215,6 +236,10 @@ export const SETTINGS = [
   { key: 'listenAddress', flag: '--listen-address <host:port>', env: 'KMS_EXPORTER_LISTEN_ADDRESS', scope: 'serve', default: ':9842', description: 'where the HTTP server listens (/metrics, /-/healthy, /-/ready)', parse: listenAddress },
   { key: 'sources', flag: '--source <names>', env: 'KMS_EXPORTER_SOURCE', scope: 'serve', default: 'poll', description: `comma-separated sources: ${SOURCES.join(', ')}`, parse: sources },
   { key: 'logGroups', flag: '--log-group <names>', env: 'KMS_EXPORTER_LOG_GROUPS', scope: 'serve', default: '', description: 'comma-separated CloudTrail log group names or ARNs (poll, live-tail; ARNs for cross-account)', parse: list },
+  { key: 'firehoseStreams', flag: '--firehose-stream <names>', env: 'KMS_EXPORTER_FIREHOSE_STREAMS', scope: 'serve', default: '', description: 'comma-separated Firehose delivery streams (names or ARNs) that deliver to this exporter: a pipeline change naming one is marked as on its own path', parse: list },
+  { key: 'eventBridgeRules', flag: '--eventbridge-rule <names>', env: 'KMS_EXPORTER_EVENTBRIDGE_RULES', scope: 'serve', default: '', description: 'comma-separated EventBridge rules (names or ARNs) that forward CloudTrail to this exporter: a pipeline change naming one is marked as on its own path', parse: list },
+  { key: 'heartbeatKeys', flag: '--heartbeat-key <arns>', env: 'KMS_EXPORTER_HEARTBEAT_KEYS', scope: 'serve', default: '', description: 'comma-separated ARNs of dedicated canary KMS keys (one per account and region watched): every --heartbeat-interval the exporter tags each (TagResource) and watches for the CloudTrail record to come back, proving the whole path (kms_exporter_heartbeat_*; needs kms:TagResource on them)', parse: heartbeatKeys },
+  { key: 'heartbeatInterval', flag: '--heartbeat-interval <duration>', env: 'KMS_EXPORTER_HEARTBEAT_INTERVAL', scope: 'serve', default: '10m', description: 'time between heartbeats on the --heartbeat-key canary keys', parse: duration(1000, 86_400_000) },
   { key: 'region', flag: '--region <region>', env: 'AWS_REGION', scope: 'serve', description: 'region of the log groups (poll, live-tail); without it the AWS SDK looks in the profile of ~/.aws/config', parse: regionName },
   { key: 'pollInterval', flag: '--poll-interval <duration>', env: 'KMS_EXPORTER_POLL_INTERVAL', scope: 'serve', default: '30s', description: 'time between FilterLogEvents cycles of the poll source', parse: duration(1000, 86_400_000) },
   { key: 'latenessWindow', flag: '--lateness-window <duration>', env: 'KMS_EXPORTER_LATENESS_WINDOW', scope: 'serve', default: '20m', description: 'how far back each poll re-reads for CloudTrail records that arrive late', parse: duration(0, 86_400_000) },

@@ -10,6 +10,8 @@
 
 import type { Assessment, AssessmentOptions } from './classify/assessment.ts';
 import { assessChange } from './classify/assessment.ts';
+import type { Heartbeat, HeartbeatKey } from './classify/heartbeat-record.ts';
+import { heartbeatOf } from './classify/heartbeat-record.ts';
 import type { KeyIdentity } from './classify/key-identity.ts';
 import type { Classification, KmsChange } from './classify/kms-change.ts';
 import { classifyRecord } from './classify/kms-change.ts';
@@ -21,6 +23,7 @@ import { mayBeChangeText } from './decode/prefilter.ts';
 import type { InvalidRecord, RawRecord, RecordBatch } from './record-batch.ts';
 import type { ChangeLogEvents } from './record/change-log-events.ts';
 import type { ChangeMetrics } from './record/change-metrics.ts';
+import type { HeartbeatMetrics } from './record/heartbeat-metrics.ts';
 import { CounterDelta } from './record/counter-ledger.ts';
 import type { CounterLedger } from './record/counter-ledger.ts';
 import type { BatchCounts } from './record/self-metrics.ts';
@@ -41,6 +44,8 @@ export interface PipelineDeps {
   readonly onInvalid: (source: string, invalid: InvalidRecord) => void;
   /** The exporter's own log groups, streams and rules, so a pipeline change can say it names them. */
   readonly ownPath?: OwnPath;
+  /** The canary keys of --heartbeat-key: their heartbeat records are the exporter's own, never counted as changes. */
+  readonly heartbeat?: { readonly keys: readonly HeartbeatKey[]; readonly metrics: HeartbeatMetrics };
   readonly now?: () => number;
 }
 
@@ -78,6 +83,7 @@ export class Effects {
   readonly lastEvent = new Map<string, number>();
   readonly changes: { readonly source: string; readonly change: KmsChange; readonly assessment: Assessment; readonly receivedAt: number }[] = [];
   readonly pipelineChanges: { readonly change: PipelineChange; readonly receivedAt: number }[] = [];
+  readonly heartbeats: { readonly source: string; readonly heartbeat: Heartbeat; readonly eventTime: number; readonly receivedAt: number }[] = [];
   readonly invalid: { readonly source: string; readonly invalid: InvalidRecord }[] = [];
 }
 
@@ -226,6 +232,14 @@ export class Pipeline {
         into.pipelineChanges.push({ change, receivedAt });
         return;
       }
+      const heartbeat = this.deps.heartbeat === undefined ? undefined : heartbeatOf(change, prepared.records[i], this.deps.heartbeat.keys);
+      if (heartbeat !== undefined) {
+        // The exporter's own TagResource on its canary key: proof the path delivers, not a user's change. It
+        // feeds the source's last-event time and delay (it is a KMS change that came through), nothing else.
+        into.lastEvent.set(source, Math.max(into.lastEvent.get(source) ?? -Infinity, SelfMetrics.lastEventCandidate(change.eventTime, receivedAt)));
+        into.heartbeats.push({ source, heartbeat, eventTime: change.eventTime, receivedAt });
+        return;
+      }
       changes.push(change);
       // Assessed here, not in prepare: a poll re-reads its lateness window every cycle, and duplicates need no findings.
       const assessment = assessChange(change, prepared.records[i], { ...this.deps.assessment, aliasesOf: this.aliasesOf(change) });
@@ -247,6 +261,11 @@ export class Pipeline {
       this.deps.changeLogEvents.emit(change, assessment, receivedAt);
     }
     for (const { change, receivedAt } of effects.pipelineChanges) this.deps.changeLogEvents.emitPipeline(change, receivedAt);
+    for (const { source, heartbeat, eventTime, receivedAt } of effects.heartbeats) {
+      this.deps.selfMetrics.change(source, eventTime, receivedAt);
+      // A tag value later than its arrival cannot be a send time: it must not pin the gauge and silence the alert.
+      this.deps.heartbeat?.metrics.seenAt(heartbeat.key, Math.min(heartbeat.sentAt, receivedAt));
+    }
     for (const { source, invalid } of effects.invalid) this.deps.onInvalid(source, invalid);
   }
 }

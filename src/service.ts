@@ -3,7 +3,8 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
-import { cloudWatchLogs } from './aws-clients.ts';
+import { cloudWatchLogs, kmsTagger } from './aws-clients.ts';
+import type { TagKey } from './aws-clients.ts';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
 import { checkServeConfig, firehoseAccessKey } from './config.ts';
@@ -17,6 +18,8 @@ import { loadAccounts, NO_ACCOUNTS } from './accounts-file.ts';
 import { loadExpectations } from './expectations/expectations-file.ts';
 import { NO_EXPECTATIONS } from './expectations/expectation-rules.ts';
 import { CounterLedger } from './record/counter-ledger.ts';
+import { HeartbeatMetrics } from './record/heartbeat-metrics.ts';
+import { HeartbeatSender } from './heartbeat-sender.ts';
 import { processMetrics } from './record/process-metrics.ts';
 import { declareInstruments } from './record/instruments.ts';
 import type { Instruments } from './record/instruments.ts';
@@ -65,6 +68,7 @@ export interface Core {
   readonly keyNames: KeyNames;
   readonly local: LocalState;
   readonly pipeline: Pipeline;
+  readonly heartbeatMetrics: HeartbeatMetrics;
 }
 
 export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
@@ -89,6 +93,7 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
   const changeMetrics = new ChangeMetrics(ledger, { keyId: config.labelKeyId, principal: config.labelPrincipal, valueLimit: config.labelValueLimit }, stateMetrics);
   const changeLogEvents = new ChangeLogEvents(telemetry.logsEnabled ? telemetry.loggerProvider.getLogger(SERVICE_NAME, VERSION) : undefined, { keyNames: keyState, accounts });
   const warn = throttledLog(deps.log, now);
+  const heartbeatMetrics = new HeartbeatMetrics(instruments);
   const pipeline = new Pipeline({
     ledger,
     changeMetrics,
@@ -102,12 +107,12 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
       ...(accounts.organizationId === undefined ? {} : { organisationId: accounts.organizationId }),
       minDeletionWindowDays: config.minDeletionWindowDays,
     },
-    // The push path's stream and rule names have no setting yet: only --log-group is compared.
-    ownPath: { logGroups: config.logGroups, deliveryStreams: [], rules: [] },
+    ownPath: { logGroups: config.logGroups, deliveryStreams: config.firehoseStreams, rules: config.eventBridgeRules },
+    ...(config.heartbeatKeys.length === 0 ? {} : { heartbeat: { keys: config.heartbeatKeys, metrics: heartbeatMetrics } }),
     now,
     onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${printableText(invalid.detail)}`),
   });
-  return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, keyNames: keyState, local, pipeline };
+  return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, keyNames: keyState, local, pipeline, heartbeatMetrics };
 }
 
 /** Replay reads records up to --max-record-bytes, and whole documents (subscription payloads) up to 64 MiB. */
@@ -137,6 +142,8 @@ export interface ServiceDeps extends CoreDeps {
   readonly stdin?: Readable;
   /** The CloudWatch Logs API for poll and live tail; the SDK client when not given. */
   readonly cloudWatchLogs?: CloudWatchLogsApi;
+  /** Tags a canary key for the heartbeat; the KMS SDK client when not given. */
+  readonly tagKey?: TagKey;
   /** How long stop waits for requests in progress before closing their connections; default 5 s. */
   readonly stopGrace?: number;
 }
@@ -242,6 +249,17 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
     if (liveTail) sources.push(new LiveTailSource({ name: 'live-tail', api, logGroups: config.logGroups, filterPattern, context: context('live-tail') }));
   }
   for (const source of sources) core.selfMetrics.declareSource(source);
+  const heartbeat =
+    config.heartbeatKeys.length === 0
+      ? undefined
+      : new HeartbeatSender({
+          keys: config.heartbeatKeys,
+          intervalMs: config.heartbeatInterval,
+          tag: deps.tagKey ?? (await kmsTagger(config, core.selfMetrics)),
+          metrics: core.heartbeatMetrics,
+          now,
+          failed: (key, kind, error) => warn('warn', { heartbeatKey: key.arn, error: kind, err: error }, `heartbeat: TagResource on ${key.arn} failed (${kind}): ${printableText((error as Error).message ?? String(error))}`),
+        });
 
   const store = await buildStore(config, core, { ledger: core.ledger, selfMetrics: core.selfMetrics, sources: poll === undefined ? {} : { poll: poll.progress } }, log, now);
   committer = new Committer(core.pipeline, store, core.stateMetrics, core.ledger);
@@ -294,6 +312,8 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
           for (const source of sources) {
             running.push(source.run(abort.signal).catch((error: unknown) => log.error({ source: source.name, err: error }, `source ${source.name} stopped: ${(error as Error).message}`)));
           }
+          // Once the sources run, so the first heartbeat's record finds them reading.
+          if (heartbeat !== undefined) running.push(heartbeat.run(abort.signal).catch((error: unknown) => log.error({ err: error }, `heartbeat stopped: ${(error as Error).message}`)));
         })(),
       );
       return address;

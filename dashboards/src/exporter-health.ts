@@ -16,6 +16,7 @@ const perProcess = (metric: string): string => series(metric, BY.job, BY.instanc
 // Thresholds of the health alerts (TUNE settings in alerts/kms-change-exporter.rules.yml).
 const SILENT_AFTER_SECONDS = 3600;
 const DELAY_ALERT_SECONDS = 900;
+const HEARTBEAT_MISSING_SECONDS = 1200;
 
 const lastEventAge = `time() - max by (source) (${self(METRIC.lastEvent)} > 0)`;
 
@@ -121,6 +122,22 @@ export function exporterHealthDashboard(): Dashboard {
               legendCalcs: ['sum'],
             }),
             9,
+            8,
+          ),
+          sized(
+            timeseries('Heartbeat lag', {
+              description: `With --heartbeat-key: how long the newest heartbeat that came back (its TagResource record, through the source) lags the newest sent, per canary key, newest over replicas. It grows by one --heartbeat-interval between heartbeats and falls back when one arrives; KmsPipelineHeartbeatMissing pages past ${HEARTBEAT_MISSING_SECONDS / 60} minutes.`,
+              queries: [
+                {
+                  expr: `max by (aws_account_id, aws_region, key_id) (${series(METRIC.heartbeatSent, BY.job)}) - max by (aws_account_id, aws_region, key_id) (${series(METRIC.heartbeatSeen, BY.job)})`,
+                  legend: '{{key_id}} ({{aws_account_id}} {{aws_region}})',
+                },
+              ],
+              unit: 's',
+              thresholdLine: [HEARTBEAT_MISSING_SECONDS, 'red'],
+              legendCalcs: ['lastNotNull', 'max'],
+            }),
+            24,
             8,
           ),
         ],

@@ -1,5 +1,6 @@
 // The least-privilege IAM policy for the chosen sources, scoped to the log groups they read.
 
+import { HEARTBEAT_TAG_KEY } from '../classify/heartbeat-record.ts';
 import { partitionOf } from '../classify/key-identity.ts';
 
 export interface IamPolicyRequest {
@@ -10,6 +11,8 @@ export interface IamPolicyRequest {
   readonly account: string;
   /** firehose: the delivery stream the subscription filter writes to. */
   readonly deliveryStream?: string;
+  /** --heartbeat-key: the canary key ARNs the exporter tags. */
+  readonly heartbeatKeys?: readonly string[];
 }
 
 interface Statement {
@@ -17,6 +20,7 @@ interface Statement {
   readonly Effect: 'Allow';
   readonly Action: readonly string[];
   readonly Resource: readonly string[] | string;
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
 }
 
 export interface IamPolicy {
@@ -40,7 +44,8 @@ export function logGroupArn(group: string, region: string, account: string): str
  * log group, StopLiveTail (which takes no resource), DescribeLogGroups when groups are
  * named without an ARN, plus FilterLogEvents for the reconciling poll. The exporter calls no AWS API for
  * firehose (Firehose pushes to it) or replay (local files): firehose's policy is the one of the role CloudWatch
- * Logs assumes to put the subscription filter's records into the delivery stream.
+ * Logs assumes to put the subscription filter's records into the delivery stream. The heartbeat adds
+ * kms:TagResource on its canary keys, for its one tag.
  */
 export function buildIamPolicy(request: IamPolicyRequest): IamPolicy {
   const groups = request.logGroups;
@@ -63,6 +68,11 @@ export function buildIamPolicy(request: IamPolicyRequest): IamPolicy {
   if (request.sources.includes('firehose')) {
     const stream = request.deliveryStream ?? DEFAULT_DELIVERY_STREAM;
     statements.push({ Sid: 'SubscriptionFilterPutsIntoFirehose', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: [`arn:${partitionOf(request.region)}:firehose:${request.region}:${request.account}:deliverystream/${stream}`] });
+  }
+  const canaries = request.heartbeatKeys ?? [];
+  if (canaries.length > 0) {
+    // The canary keys only, and only the heartbeat's own tag: the role cannot retag (and so re-label) other keys.
+    statements.push({ Sid: 'HeartbeatTagsCanaryKeys', Effect: 'Allow', Action: ['kms:TagResource'], Resource: canaries, Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [HEARTBEAT_TAG_KEY] } } });
   }
   return { Version: '2012-10-17', Statement: statements };
 }

@@ -33,6 +33,8 @@ export const METRIC = {
   buildInfo: 'kms_exporter_build_info',
   pushInflight: 'kms_exporter_push_inflight_bytes',
   pushInflightLimit: 'kms_exporter_push_inflight_limit_bytes',
+  heartbeatSent: 'kms_exporter_heartbeat_sent_timestamp_seconds',
+  heartbeatSeen: 'kms_exporter_heartbeat_seen_timestamp_seconds',
 } as const;
 
 /** The counters, all kept in the ledger. */
@@ -68,6 +70,8 @@ export interface Instruments {
   readonly accountInfo: Gauge;
   readonly pushInflight: ObservableGauge;
   readonly pushInflightLimit: ObservableGauge;
+  readonly heartbeatSent: ObservableGauge;
+  readonly heartbeatSeen: ObservableGauge;
 }
 
 export function declareInstruments(meter: Meter, ledger: CounterLedger): Instruments {
@@ -111,6 +115,13 @@ export function declareInstruments(meter: Meter, ledger: CounterLedger): Instrum
     }),
     pushInflightLimit: meter.createObservableGauge(METRIC.pushInflightLimit, {
       description: 'The configured budget of in-flight push body bytes (--push-max-inflight); beyond it requests get 503.',
+    }),
+    heartbeatSent: meter.createObservableGauge(METRIC.heartbeatSent, {
+      description: 'When the newest heartbeat (a TagResource on the canary key) was sent and accepted by KMS, as a Unix timestamp, per canary key.',
+    }),
+    heartbeatSeen: meter.createObservableGauge(METRIC.heartbeatSeen, {
+      description:
+        'Send time of the newest heartbeat that came back through a source (its CloudTrail record), as a Unix timestamp, per canary key; until one comes back, the send time of the first heartbeat, so the lag behind kms_exporter_heartbeat_sent_timestamp_seconds counts from there.',
     }),
   };
 }

@@ -30,11 +30,11 @@ export function awsErrorKind(error: unknown): AwsErrorKind {
   if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /ExpiredToken|RequestExpired/.test(name) || /Could not load credentials/.test(message)) return 'credentials';
   // By status too: a 401/403 the SDK cannot read (a proxy's or VPC endpoint's page) is named Unknown or SyntaxError.
   if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|NotAuthorized|Unauthorized/.test(name) || status === 401 || status === 403) return 'access_denied';
-  if (name === 'ResourceNotFoundException') return 'not_found';
+  if (name === 'ResourceNotFoundException' || name === 'NotFoundException') return 'not_found';
   if (name === 'InvalidParameterException' && /token/i.test(message)) return 'invalid_token';
   // A live-tail session ending on time (SessionTimeoutException) is an event the source counts, not an error.
   if (name === 'SessionStreamingException') return 'network';
-  if (name === 'InvalidParameterException' || name === 'ValidationException' || name === 'InvalidOperationException') return 'invalid_request';
+  if (name === 'InvalidParameterException' || name === 'ValidationException' || name === 'InvalidOperationException' || name === 'KMSInvalidStateException') return 'invalid_request';
   if (e?.$fault === 'server' || (status !== undefined && status >= 500)) return 'server_error';
   if (NETWORK_CODES.has(e?.code ?? '') || NETWORK_CODES.has((e?.cause as { code?: string } | undefined)?.code ?? '') || /socket hang up|ECONNRESET|network/i.test(message)) return 'network';
   return 'other';

@@ -386,6 +386,8 @@ t.test('serve without credentials: /-/ready and the error counter name them', as
   t.match(stderr(), /"error":"credentials".*"msg":"FilterLogEvents on org-trail failed \(credentials\): Could not load credentials from any providers; retrying next cycle"/);
 });
 
+const CANARY = 'arn:aws:kms:us-east-1:111122223333:key/0d7f1c2e-5b3a-4c8d-9e6f-1a2b3c4d5e6f';
+
 t.test('iam-policy validates its input and never prints a wildcard policy', async (t) => {
   const ok = ['--log-group', 'org-trail', '--region', 'us-east-1', '--account', '111122223333'];
   const refused = (args: string[], message: string) => t.same(run(['iam-policy', ...args]), { status: 2, stdout: '', stderr: `kms-change-exporter: ${message}\n` }, args.join(' '));
@@ -396,12 +398,26 @@ t.test('iam-policy validates its input and never prints a wildcard policy', asyn
   refused(['--log-group', 'org-trail', '--account', '111122223333'], 'invalid --region: give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
   refused(['--region', 'us-east-1', '--account', '111122223333'], 'invalid --log-group: name the CloudTrail log groups the poll and live-tail sources read (a policy for every group would be a wildcard)');
   refused(['--source', 'replay', ...ok], 'invalid --source: replay reads local files and calls no AWS API: it needs no IAM policy');
-  refused(['--source', 'poll,firehose', ...ok], "invalid --source: firehose's policy is for the role CloudWatch Logs assumes, not the exporter's: ask for it on its own");
+  const ownOnly = "invalid --source: firehose's policy is for the role CloudWatch Logs assumes, not the exporter's: ask for it on its own (a push-only exporter's heartbeat policy: --source replay --heartbeat-key ...)";
+  refused(['--source', 'poll,firehose', ...ok], ownOnly);
+  refused(['--source', 'firehose', '--heartbeat-key', CANARY, '--region', 'us-east-1', '--account', '111122223333'], ownOnly);
+  refused([...ok, '--heartbeat-key', 'arn:aws:kms:us-east-1:111122223333:alias/canary'], 'invalid --heartbeat-key: expected KMS key ARNs such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, got "arn:aws:kms:us-east-1:111122223333:alias/canary"');
   const fromEnv = run(['iam-policy', '--log-group', 'org-trail', '--account', '111122223333'], { env: { AWS_REGION: 'eu-west-1' } });
   t.equal(fromEnv.status, 0, 'the region from AWS_REGION');
   t.match(fromEnv.stdout, 'arn:aws:logs:eu-west-1:111122223333:log-group:org-trail');
   const govCloud = JSON.parse(run(['iam-policy', '--log-group', 'org-trail', '--region', 'us-gov-west-1', '--account', '111122223333']).stdout) as { Statement: { Resource: string[] }[] };
   t.same(govCloud.Statement[0]!.Resource, ['arn:aws-us-gov:logs:us-gov-west-1:111122223333:log-group:org-trail', 'arn:aws-us-gov:logs:us-gov-west-1:111122223333:log-group:org-trail:*']);
+});
+
+t.test('iam-policy --heartbeat-key: kms:TagResource on the canary keys, for the heartbeat tag only', async (t) => {
+  const second = 'arn:aws:kms:eu-west-1:444455556666:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+  const heartbeat = { Sid: 'HeartbeatTagsCanaryKeys', Effect: 'Allow', Action: ['kms:TagResource'], Resource: [CANARY, second], Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['kms-change-exporter:heartbeat'] } } };
+  const withPoll = run(['iam-policy', '--log-group', 'org-trail', '--region', 'us-east-1', '--account', '111122223333', '--heartbeat-key', `${CANARY},${second}`]);
+  t.equal(withPoll.status, 0, withPoll.stderr);
+  t.same((JSON.parse(withPoll.stdout) as { Statement: unknown[] }).Statement.at(-1), heartbeat, 'after the poll statement');
+  const pushOnly = run(['iam-policy', '--source', 'replay', '--region', 'us-east-1', '--account', '111122223333'], { env: { KMS_EXPORTER_HEARTBEAT_KEYS: `${CANARY},${second}` } });
+  t.equal(pushOnly.status, 0, pushOnly.stderr);
+  t.same(JSON.parse(pushOnly.stdout), { Version: '2012-10-17', Statement: [heartbeat] }, 'the keys from KMS_EXPORTER_HEARTBEAT_KEYS, alone');
 });
 
 t.test('iam-policy --source firehose: the subscription filter role may put records into the delivery stream', async (t) => {

@@ -215,6 +215,8 @@ export interface Exporter {
 export interface ExporterOptions {
   /** Extra flags, e.g. --label-key-id. */
   readonly args?: readonly string[];
+  /** Extra environment (an AWS endpoint and credentials for the heartbeat). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -229,7 +231,7 @@ export async function startExporter(scope: Scope, options: ExporterOptions = {})
     process.execPath,
     [join(ROOT, 'src/main.ts'), 'serve', '--source', 'replay', '--replay', '-', '--listen-address', '127.0.0.1:0', ...(options.args ?? [])],
     // The service does not stop on SIGTERM while the replay source still waits on stdin.
-    { stdin: true, beforeStop: () => child.process.stdin?.end() },
+    { stdin: true, beforeStop: () => child.process.stdin?.end(), ...(options.env === undefined ? {} : { env: { PATH: process.env['PATH'] ?? '', ...options.env } }) },
   );
   const match = await child.waitForOutput(/Server listening at http:\/\/(127\.0\.0\.1:\d+)/, 30_000);
   const target = match[1] ?? '';

@@ -34,6 +34,8 @@ const EXPORTER_METRICS: ReadonlySet<string> = new Set([
   'kms_exporter_last_event_timestamp_seconds',
   'kms_exporter_source_errors_total',
   'kms_exporter_build_info',
+  'kms_exporter_heartbeat_sent_timestamp_seconds',
+  'kms_exporter_heartbeat_seen_timestamp_seconds',
   'up',
 ]);
 
