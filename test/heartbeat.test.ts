@@ -1,6 +1,13 @@
 // The heartbeat through the real SDK clients and the wire-level fakes: KMS TagResource → CloudTrail → CloudWatch Logs → poll, with the trail stopped and started.
 import t from 'tap';
 import type { Test } from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { runReplay } from '../src/service.ts';
 import { startFakeCloudWatchLogs } from './support/fake-cloudwatch-logs/index.ts';
 import { startFakeKms } from './support/fake-kms/index.ts';
 import type { FakeKms } from './support/fake-kms/index.ts';
@@ -96,4 +103,30 @@ t.test('a refused heartbeat is counted by kind and logged; sent does not advance
   t.match(line?.msg, /^heartbeat: TagResource on arn:aws:kms:us-east-1:111122223333:key\/0d7f1c2e-5b3a-4c8d-9e6f-1a2b3c4d5e6f failed \(access_denied\): User is not authorized/);
   const before = (await gauges(running)).sent;
   t.ok(await eventually(async () => (await gauges(running)).sent > before, 10_000), 'the next heartbeat goes out once KMS accepts it');
+});
+
+t.test('replay with --heartbeat-key recognises heartbeats in a backfill and does not count them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'heartbeat-replay-'));
+  const file = join(dir, 'trail.json');
+  const arn = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
+  const beat = (sentAt: string, eventID: string) => ({
+    eventVersion: '1.08',
+    userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/kms-change-exporter/pod', accountId: '111122223333' },
+    eventTime: sentAt.replace(/\.\d{3}Z$/, 'Z'),
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'TagResource',
+    awsRegion: 'us-east-1',
+    requestParameters: { keyId: arn, tags: [{ tagKey: 'kms-change-exporter:heartbeat', tagValue: sentAt }] },
+    eventID,
+    recipientAccountId: '111122223333',
+    resources: [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: arn }],
+  });
+  writeFileSync(file, JSON.stringify({ Records: [beat('2026-12-01T10:00:00.000Z', 'e1'), beat('2026-12-01T10:10:00.000Z', 'e2')] }));
+  const run = (settings: Record<string, unknown>) => runReplay([file], loadConfig(settings), { env: {}, log: pino({ level: 'silent' }), stdin: Readable.from([]) });
+  const recognised = (await run({ heartbeatKey: arn })).exposition;
+  t.equal(sample(recognised, SEEN, LABELS), Date.parse('2026-12-01T10:10:00Z') / 1000, 'the newest heartbeat seen');
+  t.equal(sample(recognised, SENT, LABELS), 0, 'replay sends nothing');
+  t.equal(sample(recognised, 'kms_config_changes_total'), 0);
+  const unknown = (await run({})).exposition;
+  t.equal(sample(unknown, 'kms_config_changes_total', { event_name: 'TagResource' }), 2, 'without the setting they are TagResource changes like any other');
 });
