@@ -1,5 +1,6 @@
 // Every AWS CDK stack synthesizes, embeds the patterns the exporter prints, has the properties each delivery path depends on, and passes cdk-nag's AwsSolutions checks with only justified acknowledgements.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,4 +268,18 @@ t.test('EventBridge central stacks: an organisation-only bus, the same pattern, 
   }, 'the queue the exporter pulls: redrive to the DLQ, long polling');
   sqs.hasResourceProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ Id: 'ExporterQueue', Arn: getAtt(eventsId), RoleArn: Match.absent() })] });
   t.match(sqs.toJSON()['Outputs'], { QueueUrl: { Value: ref(eventsId) }, QueueArn: { Value: getAtt(eventsId) } });
+});
+
+t.test('the CDK CLI runs the app as deploy/aws/README.md says (cd deploy/aws && npx cdk ...)', async (t) => {
+  const root = join(import.meta.dirname, '../../..');
+  const bin = join(root, 'node_modules/.bin');
+  const outdir = mkdtempSync(join(tmpdir(), 'kce-cdk-cli-'));
+  t.teardown(() => rmSync(outdir, { recursive: true, force: true }));
+  // npx puts node_modules/.bin first on PATH, so cdk.json's `node app.ts` is the project's Node 24.
+  const result = spawnSync(join(bin, 'cdk'), ['ls', '--output', outdir], {
+    cwd: join(root, 'deploy/aws'), encoding: 'utf8', timeout: 120_000,
+    env: { PATH: `${bin}:${process.env['PATH'] ?? ''}`, HOME: outdir, CDK_DISABLE_VERSION_CHECK: '1' },
+  });
+  t.equal(result.status, 0, { stderr: result.stderr });
+  t.same(result.stdout.trim().split('\n').sort(), Object.values(STACK_NAMES).sort(), 'cdk ls lists the four stacks');
 });
