@@ -39,7 +39,12 @@ export function buildAwsApp(options: BuildOptions = {}): AwsApp {
   const app = new App({
     ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
     analyticsReporting: false,
-    context: { 'aws:cdk:enable-path-metadata': false, 'aws:cdk:version-reporting': false },
+    context: {
+      'aws:cdk:enable-path-metadata': false,
+      'aws:cdk:version-reporting': false,
+      // Server access logs granted by a bucket policy, not the legacy LogDeliveryWrite ACL (cfn-lint W3045).
+      '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+    },
   });
   const nag: NagOptions = { acknowledge: options.acknowledge ?? true };
   // aws-cdk-lib's classes are typed without exactOptionalPropertyTypes (a class field `T | undefined` where the

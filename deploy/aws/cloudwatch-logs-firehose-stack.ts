@@ -4,7 +4,7 @@ import type { CfnElement, StackProps } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { CfnSubscriptionFilter, LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -83,7 +83,6 @@ export class CloudWatchLogsFirehoseStack extends Stack {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ expiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -145,7 +144,8 @@ export class CloudWatchLogsFirehoseStack extends Stack {
         cloudWatchLoggingOptions: { enabled: true, logGroupName: errorLogs.logGroupName, logStreamName: errorStream.logStreamName },
       },
     });
-    stream.node.addDependency(firehoseRole);
+    // Firehose checks its role when the stream is created: the stream waits for the role's policy (the role itself it references).
+    stream.node.addDependency(firehoseRole.node.findChild('DefaultPolicy'));
 
     // CloudWatch Logs' role for the subscription filter, trusted only for this account and region's
     // log groups (aws:SourceArn, as the CloudWatch Logs guide gives it for Firehose subscriptions:
@@ -168,7 +168,7 @@ export class CloudWatchLogsFirehoseStack extends Stack {
       roleArn: logsRole.roleArn,
     });
     // PutSubscriptionFilter tests the role against the stream: the policy must exist first.
-    filter.node.addDependency(logsRole);
+    filter.node.addDependency(logsRole.node.findChild('DefaultPolicy'));
 
     new CfnOutput(this, 'DeliveryStreamArn', { value: stream.attrArn, description: 'The Firehose stream' });
     new CfnOutput(this, 'AccessKeySecretArn', { value: accessKey.secretArn, description: 'Secret holding the access key (JSON key api_key): give its value to the exporter' });
