@@ -149,9 +149,10 @@ export class EventBridgeCentralStack extends Stack {
         httpMethod: 'POST',
         invocationRateLimitPerSecond: rate.valueAsNumber,
       });
+      // The trust EventBridge documents for target roles (see the member stack); iam:PassRole gates who attaches it.
       const role = new Role(this, 'InvokeRole', {
         description: 'EventBridge invokes the kms-change-exporter API destination',
-        assumedBy: new ServicePrincipal('events.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+        assumedBy: new ServicePrincipal('events.amazonaws.com'),
       });
       role.addToPolicy(new PolicyStatement({ actions: ['events:InvokeApiDestination'], resources: [destination.attrArn] }));
       target = { id: 'ExporterApiDestination', arn: destination.attrArn, roleArn: role.roleArn, retryPolicy: RETRY_POLICY, deadLetterConfig: { arn: deadLetters.queueArn } };

@@ -1,5 +1,5 @@
 // The EventBridge path, in every member account and region (a StackSet): a rule on the default bus forwarding the catalog's events to the central bus.
-import { Aws, CfnOutput, CfnParameter, Stack } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import { CfnRule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -36,10 +36,11 @@ export class EventBridgeMemberStack extends Stack {
 
     // EventBridge recommends a role whenever a rule's target is an event bus, and requires one for a bus in
     // another account: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html
-    // The trust is narrowed to this account's rules (aws:SourceAccount) against the confused deputy.
+    // The trust is the one EventBridge documents for target roles (events.amazonaws.com, no condition: it
+    // documents no source keys for assuming them); who may hand the role to a rule is iam:PassRole's to decide.
     const role = new Role(this, 'ForwardRole', {
       description: 'EventBridge puts the KMS and pipeline CloudTrail events on the central kms-change-exporter bus',
-      assumedBy: new ServicePrincipal('events.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      assumedBy: new ServicePrincipal('events.amazonaws.com'),
     });
     role.addToPolicy(new PolicyStatement({ actions: ['events:PutEvents'], resources: [centralBusArn.valueAsString] }));
 

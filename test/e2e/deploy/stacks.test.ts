@@ -192,7 +192,7 @@ t.test('EventBridge member stack: the exporter\'s event pattern forwarded to a c
   const [, rule] = only(tpl, 'AWS::Events::Rule');
   t.same(rule.Properties['EventPattern'], buildEventPattern(), 'exactly the pattern `event-pattern` prints');
   tpl.hasResourceProperties('AWS::IAM::Role', {
-    AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } } }] },
+    AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' } }] },
   });
   tpl.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: ref('CentralEventBusArn') }] } });
   const pattern = new RegExp((tpl.toJSON()['Parameters'] as Record<string, { AllowedPattern: string }>)['CentralEventBusArn']!.AllowedPattern);
@@ -254,7 +254,7 @@ t.test('EventBridge central stacks: an organisation-only bus, the same pattern, 
   api.hasResourceProperties('AWS::Events::ApiDestination', { ConnectionArn: getAtt(connectionId), HttpMethod: 'POST', InvocationEndpoint: ref('EventBridgeEndpointUrl') });
   api.hasResourceProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ Arn: getAtt(destinationId), RoleArn: getAtt(roleId) })] });
   api.hasResourceProperties('AWS::IAM::Policy', { PolicyDocument: { Statement: [{ Action: 'events:InvokeApiDestination', Effect: 'Allow', Resource: getAtt(destinationId) }] } });
-  api.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } } })] } });
+  api.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' } }] } });
 
   const sqs = templates.sqs;
   sqs.resourceCountIs('AWS::SQS::Queue', 2);
