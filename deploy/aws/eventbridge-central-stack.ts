@@ -53,6 +53,13 @@ export class EventBridgeCentralStack extends Stack {
     // aws:PrincipalOrgID, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html
     // (the bus's own Policy property; its ARN is spelled out since a resource cannot reference itself).
     const busArn = `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/${busName.valueAsString}`;
+    // A fixed name, so the exporter can be told its own path (--eventbridge-rule) and mark changes to it.
+    const ruleName = new CfnParameter(this, 'RuleName', {
+      type: 'String',
+      default: 'kms-change-exporter-deliver',
+      description: 'Name of the rule on the central bus (give it to the exporter\'s --eventbridge-rule).',
+      allowedPattern: '^[\\.\\-_A-Za-z0-9]{1,64}$',
+    });
     const bus = new CfnEventBus(this, 'EventBus', {
       name: busName.valueAsString,
       description: 'kms-change-exporter: KMS and pipeline CloudTrail events forwarded by the organisation\'s accounts',
@@ -160,6 +167,7 @@ export class EventBridgeCentralStack extends Stack {
     }
 
     const rule = new CfnRule(this, 'ToExporter', {
+      name: ruleName.valueAsString,
       description: 'kms-change-exporter: the catalog\'s CloudTrail events to the exporter',
       eventBusName: bus.ref,
       state: 'ENABLED',

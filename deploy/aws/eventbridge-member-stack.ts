@@ -30,7 +30,7 @@ export class EventBridgeMemberStack extends Stack {
     const ruleName = new CfnParameter(this, 'RuleName', {
       type: 'String',
       default: 'kms-change-exporter-forward',
-      description: 'Name of the rule on the default bus.',
+      description: 'Name of the rule on the default bus (give it to the exporter\'s --eventbridge-rule).',
       allowedPattern: '^[\\.\\-_A-Za-z0-9]{1,64}$',
     });
 

@@ -200,6 +200,7 @@ t.test('EventBridge member stack: the exporter\'s event pattern forwarded to a c
   t.ok(pattern.test('arn:aws-us-gov:events:us-gov-west-1:111122223333:event-bus/kms-change-exporter'));
   t.notOk(pattern.test('arn:aws:sqs:eu-west-1:111122223333:kms-change-exporter'), 'a bus ARN, not another resource');
   tpl.templateMatches({ Outputs: { ForwardRuleArn: Match.anyValue() } });
+  t.equal((tpl.toJSON()['Parameters'] as Record<string, { Default?: string }>)['RuleName']?.Default, 'kms-change-exporter-forward');
 });
 
 t.test('EventBridge central stacks: an organisation-only bus, the same pattern, and a target with retries and a DLQ', async (t) => {
@@ -217,6 +218,8 @@ t.test('EventBridge central stacks: an organisation-only bus, the same pattern, 
     const [ruleId, rule] = only(tpl, 'AWS::Events::Rule');
     t.same(rule.Properties['EventPattern'], buildEventPattern(), `${name}: the rule on the bus has the exporter's pattern`);
     t.same(rule.Properties['EventBusName'], ref(busId));
+    t.same(rule.Properties['Name'], ref('RuleName'), `${name}: a known name, for the exporter's --eventbridge-rule`);
+    t.equal((tpl.toJSON()['Parameters'] as Record<string, { Default?: string }>)['RuleName']?.Default, 'kms-change-exporter-deliver');
     const queues = Object.entries(tpl.findResources('AWS::SQS::Queue')) as [string, { Properties: Record<string, unknown> }][];
     const dlqId = queues.find(([id]) => id.startsWith('DeadLetters'))![0];
     const targets = rule.Properties['Targets'] as Record<string, unknown>[];
