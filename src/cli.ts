@@ -1,7 +1,8 @@
-// The command line: serve, replay, filter-pattern and iam-policy, each setting a flag and an environment variable.
+// The command line: serve, replay, filter-pattern, event-pattern and iam-policy, each setting a flag and an environment variable.
 
 import { closeSync, openSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { buildEventPattern, formatEventPattern } from './catalog/event-pattern.ts';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import { buildIamPolicy, DEFAULT_DELIVERY_STREAM } from './catalog/iam-policy.ts';
 import type { IamPolicyRequest } from './catalog/iam-policy.ts';
@@ -147,6 +148,13 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
     .description('print the CloudWatch Logs filter pattern that selects exactly the catalog events')
     .action(() => {
       process.stdout.write(`${buildFilterPattern()}\n`);
+    });
+
+  program
+    .command('event-pattern')
+    .description('print the EventBridge rule pattern that selects exactly the catalog events on an event bus')
+    .action(() => {
+      process.stdout.write(`${formatEventPattern(buildEventPattern())}\n`);
     });
 
   program

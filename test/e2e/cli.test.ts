@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { sample } from '../support/service-process.ts';
+import { buildEventPattern, formatEventPattern } from '../../src/catalog/event-pattern.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const NODE = process.execPath;
@@ -280,6 +281,14 @@ t.test('filter-pattern prints the pattern; iam-policy prints least privilege for
       [['logs:DescribeLogGroups'], ['arn:aws:logs:us-east-1:111122223333:log-group:*']],
     ],
   );
+});
+
+t.test('event-pattern prints the EventBridge pattern, one branch per line, within the size quota', async (t) => {
+  const result = run(['event-pattern']);
+  t.same({ status: result.status, stderr: result.stderr }, { status: 0, stderr: '' });
+  t.same(JSON.parse(result.stdout), buildEventPattern(), 'the pattern the catalog derives');
+  t.equal(result.stdout, `${formatEventPattern(buildEventPattern())}\n`);
+  t.ok(result.stdout.trim().length <= 2048, `${result.stdout.trim().length} characters: usable with aws events put-rule as printed`);
 });
 
 /** The address a spawned `serve` logs once it listens, and its stderr so far (it keeps growing). */
