@@ -25,6 +25,7 @@ interface Expected {
   readonly trail?: string;
   readonly log_group?: string;
   readonly filter_name?: string;
+  readonly destination_arn?: string;
   readonly delivery_stream?: string;
   readonly rule?: string;
   readonly rule_state?: string;
@@ -81,6 +82,7 @@ const NAMED: Readonly<Record<string, (e: Expected) => unknown>> = {
   'aws.cloudtrail.trail.name': (e) => e.trail,
   'aws.log.group.names': (e) => (e.log_group === undefined ? undefined : [e.log_group]),
   'aws.logs.subscription_filter.name': (e) => e.filter_name,
+  'aws.logs.subscription_filter.destination_arn': (e) => e.destination_arn,
   'aws.firehose.delivery_stream.name': (e) => e.delivery_stream,
   'aws.events.rule.name': (e) => e.rule,
   'aws.events.rule.state': (e) => e.rule_state,
