@@ -1,4 +1,4 @@
-// Real published records of the pipeline's own events (Stratus Red Team detonations, Panther's tests), replayed: exact counters and log events, KMS counting untouched.
+// Real published records of the pipeline's own events (AWS user guides, Stratus Red Team detonations, Panther's tests), replayed one by one and together: exact counters and log events, KMS counting untouched.
 import t from 'tap';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,11 +21,22 @@ interface Expected {
   readonly aws_account_id: string;
   readonly aws_region: string;
   readonly principal_type: string;
-  readonly trail: string;
+  // What the record names; each absent when the record names none (the log event must then carry none either).
+  readonly trail?: string;
+  readonly log_group?: string;
+  readonly filter_name?: string;
+  readonly destination_arn?: string;
+  readonly delivery_stream?: string;
+  readonly rule?: string;
+  readonly rule_state?: string;
+  /** The log event's body, as a human would write the sentence from the record. */
+  readonly body: string;
 }
 
 const expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, Expected>;
-const files = readdirSync(FIXTURES).filter((name) => name.endsWith('.json') && name !== 'expected.json').sort();
+const jsonFiles = (dir: string): string[] => readdirSync(dir).filter((name) => name.endsWith('.json') && name !== 'expected.json').sort();
+const files = jsonFiles(FIXTURES);
+const negatives = jsonFiles(join(FIXTURES, 'negative'));
 const fixture = (dir: string, name: string): unknown => JSON.parse(readFileSync(join(dir, name), 'utf8'));
 
 interface LogLine {
@@ -53,40 +64,86 @@ function samples(exposition: string, metric: string): string[] {
   return exposition.split('\n').filter((line) => line.startsWith(`${metric}{`));
 }
 
+/** The sample a fixture's change adds to, without its value. */
 function series(e: Expected): string {
   const labels = `event_name="${e.event_name}",event_source="${e.event_source}",category="${e.category}",blinding="${e.blinding}",aws_account_id="${e.aws_account_id}",aws_region="${e.aws_region}",principal_type="${e.principal_type}"`;
-  return e.outcome === 'failure' ? `kms_pipeline_change_failures_total{${labels},error_code="${e.error_code ?? ''}"} 1` : `kms_pipeline_changes_total{${labels}} 1`;
+  return e.outcome === 'failure' ? `kms_pipeline_change_failures_total{${labels},error_code="${e.error_code ?? ''}"}` : `kms_pipeline_changes_total{${labels}}`;
 }
+
+/** Each series with how many of the changes add to it. */
+function tally(changes: readonly Expected[], outcome: Expected['outcome']): string[] {
+  const counts = new Map<string, number>();
+  for (const e of changes.filter((c) => c.outcome === outcome)) counts.set(series(e), (counts.get(series(e)) ?? 0) + 1);
+  return [...counts].map(([line, count]) => `${line} ${count}`).sort();
+}
+
+/** The log event's attributes that say what the change named. */
+const NAMED: Readonly<Record<string, (e: Expected) => unknown>> = {
+  'aws.cloudtrail.trail.name': (e) => e.trail,
+  'aws.log.group.names': (e) => (e.log_group === undefined ? undefined : [e.log_group]),
+  'aws.logs.subscription_filter.name': (e) => e.filter_name,
+  'aws.logs.subscription_filter.destination_arn': (e) => e.destination_arn,
+  'aws.firehose.delivery_stream.name': (e) => e.delivery_stream,
+  'aws.events.rule.name': (e) => e.rule,
+  'aws.events.rule.state': (e) => e.rule_state,
+};
+
+const pick = (attributes: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> =>
+  Object.fromEntries(keys.filter((key) => attributes[key] !== undefined).map((key) => [key, attributes[key]]));
 
 t.test('every fixture has its human expectation, and nothing else is there', async (t) => {
   t.same(files, Object.keys(expected).sort());
 });
 
-t.test('replaying the real records counts each exactly, with blinding right; duplicates and read-only calls are not counted', async (t) => {
-  const records = [...files.map((name) => fixture(FIXTURES, name)), fixture(FIXTURES, 'StopLogging.json'), fixture(join(FIXTURES, 'negative'), 'GetEventSelectors.json')];
+t.test('every fixture has its own CloudTrail eventID, so replaying them together counts each once', async (t) => {
+  const ids = [...files.map((name) => fixture(FIXTURES, name)), ...negatives.map((name) => fixture(join(FIXTURES, 'negative'), name))].map((record) => (record as Record<string, unknown>)['eventID']);
+  t.equal(new Set(ids).size, ids.length, JSON.stringify(ids));
+});
+
+for (const name of files) {
+  t.test(`${name}: counted once, in its series, with blinding right; its log event names what the record names`, async (t) => {
+    const e = expected[name]!;
+    const { exposition, errors, logs } = await replay([fixture(FIXTURES, name)]);
+    t.same(errors, []);
+    t.same(samples(exposition, 'kms_pipeline_changes_total').filter((line) => !line.endsWith(' 0')), tally([e], 'success'));
+    t.same(samples(exposition, 'kms_pipeline_change_failures_total').filter((line) => !line.endsWith(' 0')), tally([e], 'failure'));
+    t.same(samples(exposition, 'kms_config_changes_total'), [], 'no KMS change counted');
+    t.same(samples(exposition, 'kms_exporter_records_total').filter((line) => !line.endsWith(' 0')), ['kms_exporter_records_total{source="replay",result="matched"} 1']);
+    t.equal(logs.length, 1, 'one log event');
+    t.equal(logs[0]?.eventName ?? logs[0]?.attributes['event.name'], 'aws.cloudtrail.pipeline_change');
+    t.equal(logs[0]?.body, e.body);
+    t.match(logs[0]?.attributes, { 'aws.pipeline.change.category': e.category, 'aws.pipeline.change.blinding': e.blinding, 'aws.pipeline.change.outcome': e.outcome });
+    const named = Object.keys(NAMED);
+    t.same(pick(logs[0]?.attributes ?? {}, named), pick(Object.fromEntries(named.map((key) => [key, NAMED[key]!(e)])), named), 'what the change names, and nothing more');
+  });
+}
+
+for (const name of negatives) {
+  t.test(`negative/${name}: outside the pipeline catalog, ignored`, async (t) => {
+    const { exposition, errors, logs } = await replay([fixture(join(FIXTURES, 'negative'), name)]);
+    t.same(errors, []);
+    t.same(samples(exposition, 'kms_exporter_records_total').filter((line) => !line.endsWith(' 0')), ['kms_exporter_records_total{source="replay",result="ignored"} 1']);
+    t.same(logs, []);
+  });
+}
+
+t.test('replaying all the real records together counts each exactly; duplicates and records outside the catalog are not counted', async (t) => {
+  const records = [...files.map((name) => fixture(FIXTURES, name)), fixture(FIXTURES, 'StopLogging.json'), ...negatives.map((name) => fixture(join(FIXTURES, 'negative'), name))];
   const { exposition, errors, logs } = await replay(records);
   t.same(errors, []);
-  const values = Object.values(expected);
-  t.same(samples(exposition, 'kms_pipeline_changes_total').sort(), values.filter((e) => e.outcome === 'success').map(series).sort());
-  t.same(samples(exposition, 'kms_pipeline_change_failures_total').sort(), values.filter((e) => e.outcome === 'failure').map(series).sort());
+  const values = files.map((name) => expected[name]!);
+  t.same(samples(exposition, 'kms_pipeline_changes_total').filter((line) => !line.endsWith(' 0')), tally(values, 'success'));
+  t.same(samples(exposition, 'kms_pipeline_change_failures_total').filter((line) => !line.endsWith(' 0')), tally(values, 'failure'));
   t.same(samples(exposition, 'kms_config_changes_total'), [], 'no KMS change counted');
   t.same(samples(exposition, 'kms_exporter_records_total').filter((line) => !line.endsWith(' 0')), [
-    'kms_exporter_records_total{source="replay",result="matched"} 5',
-    'kms_exporter_records_total{source="replay",result="ignored"} 1',
+    `kms_exporter_records_total{source="replay",result="matched"} ${files.length}`,
+    `kms_exporter_records_total{source="replay",result="ignored"} ${negatives.length}`,
     'kms_exporter_records_total{source="replay",result="duplicate"} 1',
   ]);
-  t.equal(logs.length, 5, 'one log event per counted change');
-  for (const log of logs) t.equal(log.eventName ?? log.attributes['event.name'], 'aws.cloudtrail.pipeline_change');
   t.same(
     logs.map((log) => [log.severityText, log.body]),
-    [
-      ['ERROR', 'arn:aws:iam::438465128930:user/soclabs-test deleted trail stratus-red-team-cloudtraild-trail-noupmcidtl; blinds the exporter'],
-      ['ERROR', 'arn:aws:iam::438465128930:user/soclabs-test changed the event selectors of trail stratus-red-team-ctes-trail-yuffsbtkgj; blinds the exporter (no event selector includes write management events from kms.amazonaws.com)'],
-      ['WARN', 'arn:aws:sts::111122223333:assumed-role/SampleRole/leroy.jenkins changed the event selectors of trail sample-cloudtrail-name; weakens the pipeline'],
-      ['WARN', 'arn:aws:sts::123456789012:assumed-role/tester failed (InvalidTrailNameException): stopped logging of trail arn:aws:cloudtrail:us-west-2:123456789012:trail/example-trail; an attempt to blind the exporter'],
-      ['ERROR', 'arn:aws:iam::438465128930:user/soclabs-test stopped logging of trail stratus-red-team-ct-stop-trail-sxtxvrkmru; blinds the exporter'],
-    ],
-    'bodies, in replay order (the files sorted by name)',
+    values.map((e) => [e.blinding === 'blinds' && e.outcome === 'success' ? 'ERROR' : 'WARN', e.body]),
+    'one log event per counted change, in replay order (the files sorted by name); a successful blinding change is an ERROR',
   );
   const selectors = logs.find((log) => log.attributes['aws.cloudtrail.event_id'] === '122d5564-548a-4cc0-a597-1ac5263dcef8');
   t.same(selectors?.attributes, {

@@ -165,7 +165,9 @@ export function describePipelineChange(change: PipelineChange, names: ChangeName
     .replace('{deliveryStream}', target.deliveryStream ?? 'unknown')
     .replace('{rule}', target.rule ?? 'unknown');
   let text = change.outcome === 'success' ? `${who} ${phrase}` : `${who} failed (${change.errorCode ?? 'error'}): ${phrase}`;
-  text += change.blinding === 'blinds' ? (change.outcome === 'success' ? '; blinds the exporter' : '; an attempt to blind the exporter') : '; weakens the pipeline';
+  const succeeded = change.outcome === 'success';
+  // A failed call changed nothing: it is an attempt, whichever way it would have cut.
+  text += change.blinding === 'blinds' ? (succeeded ? '; blinds the exporter' : '; an attempt to blind the exporter') : succeeded ? '; weakens the pipeline' : '; an attempt to weaken the pipeline';
   if (change.blindingReason !== undefined) text += ` (${change.blindingReason})`;
   if (change.ownPath === true) text += ', on its own path';
   const account = names.accounts.accounts.get(change.accountId);
