@@ -70,7 +70,8 @@ export class SqsQueue {
           {
             QueueUrl: this.url,
             MaxNumberOfMessages: SQS_MAX_MESSAGES,
-            WaitTimeSeconds: SQS_WAIT_SECONDS,
+            // The first receive, and the first after a failure, does not wait: readiness follows within a round trip.
+            WaitTimeSeconds: this.lastSuccess === undefined || failures > 0 ? 0 : SQS_WAIT_SECONDS,
             VisibilityTimeout: this.options.visibilityTimeout,
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           },

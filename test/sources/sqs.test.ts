@@ -47,8 +47,10 @@ t.test('an EventBridge event on the queue is counted, committed, then deleted', 
   t.same(fake.api.messages('kms-changes'), []);
   t.equal(metric(body, 'kms_exporter_aws_requests_total{operation="DeleteMessageBatch",outcome="success"}'), 1);
   t.ok(metric(body, 'kms_exporter_aws_requests_total{operation="ReceiveMessage",outcome="success"}') >= 1);
-  const receive = fake.api.requests('ReceiveMessage')[0]!.input as Record<string, unknown>;
-  t.same(receive, { QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 20, VisibilityTimeout: 60, MessageSystemAttributeNames: ['ApproximateReceiveCount'] });
+  await until(() => fake.api.callCount('ReceiveMessage') >= 2, 'the long poll after the batch');
+  const [first, second] = fake.api.requests('ReceiveMessage').map((request) => request.input as Record<string, unknown>);
+  t.same(first, { QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }, 'the first receive answers at once: ready within a round trip');
+  t.equal(second!['WaitTimeSeconds'], 20, 'then long polls');
   t.same(lines(body, 'kms_exporter_source_errors_total{source="sqs"').filter((line) => !line.endsWith(' 0')), []);
   const ready = await running.ready();
   t.equal(ready.status, 200);

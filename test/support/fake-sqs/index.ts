@@ -23,6 +23,8 @@ export interface RecordedSqsRequest {
   readonly input: unknown;
   readonly at: number;
   outcome: string;
+  /** ReceiveMessage: how many messages the answer carried. */
+  received?: number;
 }
 
 export interface FakeMessage {
@@ -88,7 +90,7 @@ export async function startFakeSqs(options: FakeSqsOptions = {}): Promise<FakeSq
     return queue;
   };
 
-  async function receiveMessage(input: JsonObject, res: ServerResponse): Promise<unknown> {
+  async function receiveMessage(input: JsonObject, res: ServerResponse, record: RecordedSqsRequest): Promise<unknown> {
     const queue = queueOf(input);
     const max = integer(input, 'MaxNumberOfMessages', 1, 10) ?? 1;
     const wait = integer(input, 'WaitTimeSeconds', 0, 20) ?? 0;
@@ -102,6 +104,7 @@ export async function startFakeSqs(options: FakeSqsOptions = {}): Promise<FakeSq
       if (store.get(queue.name) !== queue) throw queueDoesNotExist();
       messages = store.receive(queue, max, visibility);
     }
+    record.received = messages.length;
     return { Messages: messages.map((message) => wire(message, wanted)) };
   }
 
@@ -169,10 +172,10 @@ export async function startFakeSqs(options: FakeSqsOptions = {}): Promise<FakeSq
     return handle;
   };
 
-  async function operate(operation: string, input: JsonObject, res: ServerResponse): Promise<unknown> {
+  async function operate(operation: string, input: JsonObject, res: ServerResponse, record: RecordedSqsRequest): Promise<unknown> {
     switch (operation) {
       case 'ReceiveMessage':
-        return receiveMessage(input, res);
+        return receiveMessage(input, res, record);
       case 'DeleteMessage': {
         const handle = handleOf(input);
         const outcome = store.deleteMessage(queueOf(input), handle);
@@ -225,7 +228,7 @@ export async function startFakeSqs(options: FakeSqsOptions = {}): Promise<FakeSq
       if (decision.kind === 'error') throw decision.error;
       if (req.method !== 'POST') throw new SqsError('UnknownOperationException', 'Only POST is supported.');
       checkSignature(req.headers['authorization'], region);
-      const output = await operate(operation, parseBody(raw), res);
+      const output = await operate(operation, parseBody(raw), res, record);
       if (res.destroyed) {
         record.outcome = 'client-gone';
         return;
