@@ -1,10 +1,12 @@
 // The AWS SDK clients: default credential chain and region, adaptive retries, paced and counted calls. Built only by the service.
 
+import type { QueueUrl } from './catalog/queue-url.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 import type { SelfMetrics } from './record/self-metrics.ts';
 import { countCalls, paceCalls } from './sources/aws-client-middleware.ts';
 import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
+import type { SqsApi } from './sources/sqs-api.ts';
 
 /** The SDK reads AWS_ENDPOINT_URL(_SERVICE) itself; a local endpoint has no `stream-` host for live tail. */
 function endpointOverridden(env: NodeJS.ProcessEnv, service: string): boolean {
@@ -50,5 +52,46 @@ export async function kmsTagger(config: Config, selfMetrics: SelfMetrics): Promi
   };
   return async (key, tag, signal) => {
     await clientFor(key.region).send(new TagResourceCommand({ KeyId: key.arn, Tags: [{ TagKey: tag.key, TagValue: tag.value }] }), { abortSignal: signal });
+  };
+}
+
+/**
+ * One SQS client per queue endpoint and region, signing for the region the queue URL names (or --region for a URL
+ * that names none). The SDK aims each call at its QueueUrl's host anyway (useQueueUrlAsEndpoint); giving that
+ * host as the endpoint says so without its warning. AWS_ENDPOINT_URL_SQS (a VPC endpoint, a proxy) wins over both.
+ */
+export async function sqsClients(config: Config, selfMetrics: SelfMetrics, env: NodeJS.ProcessEnv): Promise<(queue: QueueUrl) => SqsApi> {
+  const { SQSClient } = await import('@aws-sdk/client-sqs');
+  const { sqsApi } = await import('./sources/sqs-api.ts');
+  const overridden = endpointOverridden(env, 'SQS');
+  const apis = new Map<string, SqsApi>();
+  const byQueue = new Map<string, SqsApi>();
+  for (const queue of config.queueUrls) {
+    const region = queue.region ?? config.region;
+    const key = `${overridden ? '' : queue.origin} ${region ?? ''}`;
+    let api = apis.get(key);
+    if (api === undefined) {
+      const client = new SQSClient({
+        maxAttempts: config.awsMaxAttempts,
+        retryMode: 'adaptive',
+        // Above ReceiveMessage's 20 s long poll.
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+        ...(overridden ? { useQueueUrlAsEndpoint: false } : { endpoint: queue.origin }),
+        ...(region === undefined ? {} : { region }),
+      });
+      const resolved = await client.config.region().catch(() => undefined);
+      if (resolved === undefined || resolved === '') {
+        throw new ConfigError('--region', 'AWS_REGION', `the queue URL ${queue.url} names no region: set AWS_REGION, give --region, or a region in the AWS profile (~/.aws/config)`);
+      }
+      client.middlewareStack.use(countCalls(selfMetrics));
+      api = sqsApi(client);
+      apis.set(key, api);
+    }
+    byQueue.set(queue.url, api);
+  }
+  return (queue) => {
+    const api = byQueue.get(queue.url);
+    if (api === undefined) throw new Error(`no SQS client was built for ${queue.url}`);
+    return api;
   };
 }

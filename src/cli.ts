@@ -8,6 +8,8 @@ import { buildIamPolicy, DEFAULT_DELIVERY_STREAM } from './catalog/iam-policy.ts
 import type { IamPolicyRequest } from './catalog/iam-policy.ts';
 import { parseHeartbeatKey } from './classify/heartbeat-record.ts';
 import type { Config } from './config.ts';
+import { parseQueueUrl } from './catalog/queue-url.ts';
+import type { QueueUrl } from './catalog/queue-url.ts';
 import { AWS_REGION_SYNTAX, loadConfig, settingOptions, SOURCES, switchesFromEnv } from './config.ts';
 import { ConfigError, ListenError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
@@ -97,9 +99,24 @@ interface IamPolicyOptions {
   readonly account?: string;
   readonly deliveryStream: string;
   readonly heartbeatKey: string;
+  readonly queueUrl: string;
+  readonly queueKmsKey: string;
 }
 
 /** The iam-policy options, checked: a policy for a wrong account or region would be silently useless, and a wildcard one is not least privilege. */
+/** sqs: the queues from their URLs (each names its account; the region too when it is an AWS one), and the keys of SSE-KMS queues. */
+function sqsPolicyRequest(options: IamPolicyOptions, split: (text: string) => string[], fail: (flag: string, reason: string) => Error): { queues: QueueUrl[]; queueKeys: string[] } {
+  const queues = split(options.queueUrl).map((text) => {
+    const queue = parseQueueUrl(text);
+    if (typeof queue === 'string') throw fail('--queue-url', queue);
+    return queue;
+  });
+  if (queues.length === 0) throw fail('--queue-url', 'name the SQS queues the sqs source receives from (a policy for every queue would be a wildcard)');
+  const queueKeys = split(options.queueKmsKey);
+  for (const key of queueKeys) if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(key)) throw fail('--queue-kms-key', `expected a KMS key ARN such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, got ${JSON.stringify(key)}`);
+  return { queues, queueKeys };
+}
+
 function iamPolicyRequest(options: IamPolicyOptions): IamPolicyRequest {
   const split = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const fail = (flag: string, reason: string) => new ConfigError(flag, flag, reason);
@@ -110,14 +127,19 @@ function iamPolicyRequest(options: IamPolicyOptions): IamPolicyRequest {
   for (const arn of heartbeatKeys) if (parseHeartbeatKey(arn) === undefined) throw fail('--heartbeat-key', `expected KMS key ARNs such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, got ${JSON.stringify(arn)}`);
   if (needed.length === 0 && heartbeatKeys.length === 0) throw fail('--source', 'replay reads local files and calls no AWS API: it needs no IAM policy');
   if (needed.includes('firehose') && (needed.length > 1 || heartbeatKeys.length > 0)) throw fail('--source', 'firehose\'s policy is for the role CloudWatch Logs assumes, not the exporter\'s: ask for it on its own (a push-only exporter\'s heartbeat policy: --source replay --heartbeat-key ...)');
-  if (options.account === undefined) throw fail('--account', 'give the 12-digit AWS account id (a policy without one would be a wildcard)');
-  if (!/^\d{12}$/.test(options.account)) throw fail('--account', `expected a 12-digit AWS account id, got ${JSON.stringify(options.account)}`);
-  if (options.region === undefined || options.region === '') throw fail('--region', 'give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
-  if (!AWS_REGION_SYNTAX.test(options.region)) throw fail('--region', `expected an AWS region such as us-east-1 or eu-west-1, got ${JSON.stringify(options.region)}`);
+  const sqs = needed.includes('sqs') ? sqsPolicyRequest(options, split, fail) : { queues: [], queueKeys: [] };
+  // A queue URL names its account, and its region when it is an AWS one: sqs alone needs neither flag.
+  const onlySqs = needed.length > 0 && needed.every((source) => source === 'sqs');
+  const account = options.account ?? (onlySqs ? sqs.queues[0]?.account : undefined);
+  const region = options.region !== undefined && options.region !== '' ? options.region : onlySqs && sqs.queues.every((queue) => queue.region !== undefined) ? sqs.queues[0]?.region : undefined;
+  if (account === undefined) throw fail('--account', 'give the 12-digit AWS account id (a policy without one would be a wildcard)');
+  if (!/^\d{12}$/.test(account)) throw fail('--account', `expected a 12-digit AWS account id, got ${JSON.stringify(account)}`);
+  if (region === undefined || region === '') throw fail('--region', 'give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
+  if (!AWS_REGION_SYNTAX.test(region)) throw fail('--region', `expected an AWS region such as us-east-1 or eu-west-1, got ${JSON.stringify(region)}`);
   const logGroups = split(options.logGroup);
   if (needed.some((source) => source === 'poll' || source === 'live-tail') && logGroups.length === 0) throw fail('--log-group', 'name the CloudTrail log groups the poll and live-tail sources read (a policy for every group would be a wildcard)');
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(options.deliveryStream)) throw fail('--delivery-stream', `expected a delivery stream name (1 to 64 letters, digits, '_', '.', '-'), got ${JSON.stringify(options.deliveryStream)}`);
-  return { sources: needed, logGroups, region: options.region, account: options.account, deliveryStream: options.deliveryStream, heartbeatKeys };
+  return { sources: needed, logGroups, region, account, deliveryStream: options.deliveryStream, heartbeatKeys, ...sqs };
 }
 
 export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number) => void): Command {
@@ -160,12 +182,14 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
   program
     .command('iam-policy')
     .description('print the least-privilege IAM policy: for poll and live-tail the exporter\'s role; for firehose the role CloudWatch Logs assumes to write into the delivery stream')
-    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose (replay calls no AWS API)', 'poll')
+    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose, sqs (replay calls no AWS API)', 'poll')
     .option('--log-group <names>', 'comma-separated log group names or ARNs (poll, live-tail)', '')
     .option('--region <region>', 'region of the log groups and the delivery stream (default AWS_REGION)', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'])
     .option('--account <id>', 'the 12-digit account of the log groups named without an ARN and of the delivery stream')
     .option('--delivery-stream <name>', 'firehose: the delivery stream the subscription filter writes to', DEFAULT_DELIVERY_STREAM)
     .option('--heartbeat-key <arns>', 'comma-separated canary key ARNs the heartbeat tags: adds kms:TagResource on them, for the heartbeat tag only', env['KMS_EXPORTER_HEARTBEAT_KEYS'] ?? '')
+    .option('--queue-url <urls>', 'sqs: comma-separated queue URLs (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)', '')
+    .option('--queue-kms-key <arns>', 'sqs: comma-separated ARNs of the customer managed KMS keys of SSE-KMS queues (none for SSE-SQS)', '')
     .action((options: IamPolicyOptions) => {
       process.stdout.write(`${JSON.stringify(buildIamPolicy(iamPolicyRequest(options)), null, 2)}\n`);
     });

@@ -7,10 +7,12 @@ import { Option } from 'commander';
 import { z } from 'zod';
 import type { HeartbeatKey } from './classify/heartbeat-record.ts';
 import { parseHeartbeatKey } from './classify/heartbeat-record.ts';
+import { parseQueueUrl } from './catalog/queue-url.ts';
+import type { QueueUrl } from './catalog/queue-url.ts';
 import { ConfigError } from './errors.ts';
 import { LIVE_TAIL_MAX_LOG_GROUPS } from './sources/live-tail.ts';
 
-export const SOURCES = ['poll', 'live-tail', 'firehose', 'replay'] as const;
+export const SOURCES = ['poll', 'live-tail', 'firehose', 'replay', 'sqs'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface ListenAddress {
@@ -31,6 +33,10 @@ export interface Config {
   readonly heartbeatInterval: number;
   /** The AWS region for the CloudWatch Logs client; undefined leaves it to the SDK's chain (the profile's region). */
   readonly region: string | undefined;
+  /** The queues the sqs source receives from. */
+  readonly queueUrls: readonly QueueUrl[];
+  /** ms, whole seconds: how long a received SQS message stays invisible while its batch is committed. */
+  readonly sqsVisibilityTimeout: number;
   readonly pollInterval: number;
   readonly latenessWindow: number;
   readonly lookback: number;
@@ -228,6 +234,22 @@ const heartbeatKeys = list.transform((arns, ctx): HeartbeatKey[] => {
   return keys;
 });
 
+const queueUrls = list.transform((urls, ctx): QueueUrl[] => {
+  const queues: QueueUrl[] = [];
+  for (const text of urls) {
+    const queue = parseQueueUrl(text);
+    if (typeof queue === 'string') {
+      ctx.addIssue({ code: 'custom', message: queue });
+      return z.NEVER;
+    }
+    if (!queues.some((known) => known.url === queue.url)) queues.push(queue);
+  }
+  return queues;
+});
+
+/** SQS takes visibility timeouts in whole seconds, up to 12 hours. */
+const visibilityTimeout = duration(1000, 43_200_000).refine((ms) => ms % 1000 === 0, { message: 'expected whole seconds (SQS takes the visibility timeout in seconds), such as 60s or 5m' });
+
 const sources = list.pipe(
   z.array(z.enum(SOURCES, { error: (issue) => `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(issue.input)}` })).min(1, 'name at least one source'),
 );
@@ -240,7 +262,9 @@ export const SETTINGS = [
   { key: 'eventBridgeRules', flag: '--eventbridge-rule <names>', env: 'KMS_EXPORTER_EVENTBRIDGE_RULES', scope: 'serve', default: '', description: 'comma-separated EventBridge rules (names or ARNs) that forward CloudTrail to this exporter: a pipeline change naming one is marked as on its own path', parse: list },
   { key: 'heartbeatKeys', flag: '--heartbeat-key <arns>', env: 'KMS_EXPORTER_HEARTBEAT_KEYS', scope: 'pipeline', default: '', description: 'comma-separated ARNs of dedicated canary KMS keys (one per account and region watched): every --heartbeat-interval serve tags each (TagResource) and watches for the CloudTrail record to come back, proving the whole path (kms_exporter_heartbeat_*; needs kms:TagResource on them); replay only recognises their heartbeats, never counting them as changes', parse: heartbeatKeys },
   { key: 'heartbeatInterval', flag: '--heartbeat-interval <duration>', env: 'KMS_EXPORTER_HEARTBEAT_INTERVAL', scope: 'serve', default: '10m', description: 'time between heartbeats on the --heartbeat-key canary keys', parse: duration(1000, 86_400_000) },
-  { key: 'region', flag: '--region <region>', env: 'AWS_REGION', scope: 'serve', description: 'region of the log groups (poll, live-tail); without it the AWS SDK looks in the profile of ~/.aws/config', parse: regionName },
+  { key: 'region', flag: '--region <region>', env: 'AWS_REGION', scope: 'serve', description: 'region of the log groups (poll, live-tail), and of SQS queues whose URL names none (a local endpoint); without it the AWS SDK looks in the profile of ~/.aws/config', parse: regionName },
+  { key: 'queueUrls', flag: '--queue-url <urls>', env: 'KMS_EXPORTER_QUEUE_URLS', scope: 'serve', default: '', description: 'comma-separated SQS queue URLs (sqs) an EventBridge rule sends the CloudTrail events to, such as https://sqs.us-east-1.amazonaws.com/111122223333/kms-changes', parse: queueUrls },
+  { key: 'sqsVisibilityTimeout', flag: '--sqs-visibility-timeout <duration>', env: 'KMS_EXPORTER_SQS_VISIBILITY_TIMEOUT', scope: 'serve', default: '60s', description: 'sqs: how long a received message stays hidden from other receivers; extended at half of it while its batch is committed, and it comes back after it if the exporter dies first', parse: visibilityTimeout },
   { key: 'pollInterval', flag: '--poll-interval <duration>', env: 'KMS_EXPORTER_POLL_INTERVAL', scope: 'serve', default: '30s', description: 'time between FilterLogEvents cycles of the poll source', parse: duration(1000, 86_400_000) },
   { key: 'latenessWindow', flag: '--lateness-window <duration>', env: 'KMS_EXPORTER_LATENESS_WINDOW', scope: 'serve', default: '20m', description: 'how far back each poll re-reads for CloudTrail records that arrive late', parse: duration(0, 86_400_000) },
   { key: 'lookback', flag: '--lookback <duration>', env: 'KMS_EXPORTER_LOOKBACK', scope: 'serve', default: '1h', description: 'how far back the first poll reads when there is no checkpoint', parse: duration(0, 30 * 86_400_000) },
@@ -332,6 +356,7 @@ export function checkServeConfig(config: Config): void {
   if (config.sources.includes('live-tail') && config.logGroups.length > LIVE_TAIL_MAX_LOG_GROUPS) {
     throw new ConfigError('--log-group', 'KMS_EXPORTER_LOG_GROUPS', `live tail takes at most ${LIVE_TAIL_MAX_LOG_GROUPS} log groups, got ${config.logGroups.length}`);
   }
+  if (config.sources.includes('sqs') && config.queueUrls.length === 0) throw new ConfigError('--queue-url', 'KMS_EXPORTER_QUEUE_URLS', 'the sqs source needs at least one queue URL');
   if (config.sources.includes('replay') && config.replayPaths.length === 0) throw new ConfigError('--replay', 'KMS_EXPORTER_REPLAY', 'the replay source needs at least one path');
   if (config.checkpointFile !== undefined && config.stateUrl !== undefined) {
     throw new ConfigError('--checkpoint-file', 'KMS_EXPORTER_CHECKPOINT_FILE', 'give either a checkpoint file (one process) or --state-url (replicas sharing Redis/Valkey), not both');

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
-import { cloudWatchLogs, kmsTagger } from './aws-clients.ts';
+import { cloudWatchLogs, kmsTagger, sqsClients } from './aws-clients.ts';
 import type { TagKey } from './aws-clients.ts';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
@@ -37,6 +37,7 @@ import { printableText } from './printable-text.ts';
 import { ReplaySource, replayFiles } from './sources/replay-files.ts';
 import type { ReplayOptions } from './sources/replay-files.ts';
 import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
+import { SqsSource } from './sources/sqs.ts';
 import { CheckpointFile } from './state/checkpoint-file.ts';
 import { Committer } from './state/committer.ts';
 import { KeyState } from './state/key-state.ts';
@@ -247,6 +248,20 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
     });
     sources.push(poll);
     if (liveTail) sources.push(new LiveTailSource({ name: 'live-tail', api, logGroups: config.logGroups, filterPattern, context: context('live-tail') }));
+  }
+  if (config.sources.includes('sqs')) {
+    sources.push(
+      new SqsSource({
+        queues: config.queueUrls,
+        apiFor: await sqsClients(config, core.selfMetrics, deps.env),
+        visibilityTimeout: config.sqsVisibilityTimeout / 1000,
+        maxRecordBytes: config.maxRecordBytes,
+        // The classifier's verdict before delivery: a message it finds invalid is left to the queue's redrive policy.
+        inspect: (batch) => core.pipeline.prepare('sqs', batch).invalid,
+        staleAfter: config.staleAfter,
+        context: context('sqs'),
+      }),
+    );
   }
   for (const source of sources) core.selfMetrics.declareSource(source);
   const heartbeat =

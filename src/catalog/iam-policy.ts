@@ -2,6 +2,8 @@
 
 import { HEARTBEAT_TAG_KEY } from '../classify/heartbeat-record.ts';
 import { partitionOf } from '../classify/key-identity.ts';
+import { queueArn } from './queue-url.ts';
+import type { QueueUrl } from './queue-url.ts';
 
 export interface IamPolicyRequest {
   readonly sources: readonly string[];
@@ -13,6 +15,10 @@ export interface IamPolicyRequest {
   readonly deliveryStream?: string;
   /** --heartbeat-key: the canary key ARNs the exporter tags. */
   readonly heartbeatKeys?: readonly string[];
+  /** sqs: the queues received from. */
+  readonly queues?: readonly QueueUrl[];
+  /** sqs: the customer managed KMS keys of SSE-KMS queues (their ARNs). */
+  readonly queueKeys?: readonly string[];
 }
 
 interface Statement {
@@ -44,8 +50,9 @@ export function logGroupArn(group: string, region: string, account: string): str
  * log group, StopLiveTail (which takes no resource), DescribeLogGroups when groups are
  * named without an ARN, plus FilterLogEvents for the reconciling poll. The exporter calls no AWS API for
  * firehose (Firehose pushes to it) or replay (local files): firehose's policy is the one of the role CloudWatch
- * Logs assumes to put the subscription filter's records into the delivery stream. The heartbeat adds
- * kms:TagResource on its canary keys, for its one tag.
+ * Logs assumes to put the subscription filter's records into the delivery stream. sqs receives, deletes and
+ * extends the visibility of messages on its queues, and decrypts with an SSE-KMS queue's customer managed key.
+ * The heartbeat adds kms:TagResource on its canary keys, for its one tag.
  */
 export function buildIamPolicy(request: IamPolicyRequest): IamPolicy {
   const groups = request.logGroups;
@@ -68,6 +75,15 @@ export function buildIamPolicy(request: IamPolicyRequest): IamPolicy {
   if (request.sources.includes('firehose')) {
     const stream = request.deliveryStream ?? DEFAULT_DELIVERY_STREAM;
     statements.push({ Sid: 'SubscriptionFilterPutsIntoFirehose', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: [`arn:${partitionOf(request.region)}:firehose:${request.region}:${request.account}:deliverystream/${stream}`] });
+  }
+  if (request.sources.includes('sqs')) {
+    // DeleteMessageBatch and ChangeMessageVisibilityBatch are authorized as sqs:DeleteMessage and
+    // sqs:ChangeMessageVisibility (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html).
+    const queues = (request.queues ?? []).map((queue) => queueArn(queue, queue.region ?? request.region));
+    statements.push({ Sid: 'ReceiveEventBridgeQueues', Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'], Resource: queues });
+    // A consumer of an SSE-KMS queue decrypts with the queue's key; SSE-SQS (the default) needs nothing
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+    if ((request.queueKeys ?? []).length > 0) statements.push({ Sid: 'DecryptEventBridgeQueues', Effect: 'Allow', Action: ['kms:Decrypt'], Resource: request.queueKeys! });
   }
   const canaries = request.heartbeatKeys ?? [];
   if (canaries.length > 0) {

@@ -30,7 +30,8 @@ export function awsErrorKind(error: unknown): AwsErrorKind {
   if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /ExpiredToken|RequestExpired/.test(name) || /Could not load credentials/.test(message)) return 'credentials';
   // By status too: a 401/403 the SDK cannot read (a proxy's or VPC endpoint's page) is named Unknown or SyntaxError.
   if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|NotAuthorized|Unauthorized/.test(name) || status === 401 || status === 403) return 'access_denied';
-  if (name === 'ResourceNotFoundException' || name === 'NotFoundException') return 'not_found';
+  // SQS names a missing queue QueueDoesNotExist (query code AWS.SimpleQueueService.NonExistentQueue); KMS a missing key NotFoundException.
+  if (name === 'ResourceNotFoundException' || name === 'NotFoundException' || name === 'QueueDoesNotExist') return 'not_found';
   if (name === 'InvalidParameterException' && /token/i.test(message)) return 'invalid_token';
   // A live-tail session ending on time (SessionTimeoutException) is an event the source counts, not an error.
   if (name === 'SessionStreamingException') return 'network';

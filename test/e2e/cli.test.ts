@@ -401,7 +401,7 @@ t.test('iam-policy validates its input and never prints a wildcard policy', asyn
   const ok = ['--log-group', 'org-trail', '--region', 'us-east-1', '--account', '111122223333'];
   const refused = (args: string[], message: string) => t.same(run(['iam-policy', ...args]), { status: 2, stdout: '', stderr: `kms-change-exporter: ${message}\n` }, args.join(' '));
   refused([], 'invalid --account: give the 12-digit AWS account id (a policy without one would be a wildcard)');
-  refused(['--source', 'bogus', ...ok], 'invalid --source: expected one of poll, live-tail, firehose, replay, got "bogus"');
+  refused(['--source', 'bogus', ...ok], 'invalid --source: expected one of poll, live-tail, firehose, replay, sqs, got "bogus"');
   refused(['--log-group', 'org-trail', '--region', 'us-east-1', '--account', 'abc'], 'invalid --account: expected a 12-digit AWS account id, got "abc"');
   refused(['--log-group', 'org-trail', '--region', 'notaregion', '--account', '111122223333'], 'invalid --region: expected an AWS region such as us-east-1 or eu-west-1, got "notaregion"');
   refused(['--log-group', 'org-trail', '--account', '111122223333'], 'invalid --region: give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
@@ -436,6 +436,24 @@ t.test('iam-policy --source firehose: the subscription filter role may put recor
     Version: '2012-10-17',
     Statement: [{ Sid: 'SubscriptionFilterPutsIntoFirehose', Effect: 'Allow', Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Resource: ['arn:aws:firehose:eu-west-1:111122223333:deliverystream/org-kms-changes'] }],
   });
+});
+
+t.test('iam-policy --source sqs: receive, delete and extend on the queues the URLs name, decrypt only with the keys given', async (t) => {
+  const urls = 'https://sqs.eu-west-1.amazonaws.com/111122223333/kms-changes,https://sqs.eu-west-1.amazonaws.com/444455556666/kms-changes-b';
+  const result = run(['iam-policy', '--source', 'sqs', '--queue-url', urls], { env: {} });
+  t.equal(result.status, 0, result.stderr);
+  const receive = { Sid: 'ReceiveEventBridgeQueues', Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'], Resource: ['arn:aws:sqs:eu-west-1:111122223333:kms-changes', 'arn:aws:sqs:eu-west-1:444455556666:kms-changes-b'] };
+  t.same(JSON.parse(result.stdout), { Version: '2012-10-17', Statement: [receive] }, 'account and region from the URLs, no flag needed');
+  const key = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const encrypted = run(['iam-policy', '--source', 'sqs', '--queue-url', urls, '--queue-kms-key', key]);
+  t.same(JSON.parse(encrypted.stdout), { Version: '2012-10-17', Statement: [receive, { Sid: 'DecryptEventBridgeQueues', Effect: 'Allow', Action: ['kms:Decrypt'], Resource: [key] }] });
+  const china = JSON.parse(run(['iam-policy', '--source', 'sqs', '--queue-url', 'https://sqs.cn-north-1.amazonaws.com.cn/111122223333/q']).stdout) as { Statement: { Resource: string[] }[] };
+  t.same(china.Statement[0]!.Resource, ['arn:aws-cn:sqs:cn-north-1:111122223333:q']);
+  const refused = (args: string[], message: string) => t.same(run(['iam-policy', '--source', 'sqs', ...args], { env: {} }), { status: 2, stdout: '', stderr: `kms-change-exporter: ${message}\n` }, args.join(' '));
+  refused([], 'invalid --queue-url: name the SQS queues the sqs source receives from (a policy for every queue would be a wildcard)');
+  refused(['--queue-url', 'https://sqs.eu-west-1.amazonaws.com/kms-changes'], 'invalid --queue-url: expected the path /ACCOUNT/QUEUE-NAME (a 12-digit account, a name of 1 to 80 letters, digits, \'-\', \'_\'), got "/kms-changes"');
+  refused(['--queue-url', 'http://127.0.0.1:4566/111122223333/q'], 'invalid --region: give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
+  refused(['--queue-url', urls, '--queue-kms-key', 'alias/aws/sqs'], 'invalid --queue-kms-key: expected a KMS key ARN such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, got "alias/aws/sqs"');
 });
 
 t.test('a failed ScheduleKeyDeletion and a multi-Region primary name the window the request asked for', async (t) => {

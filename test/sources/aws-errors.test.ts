@@ -15,6 +15,7 @@ import {
   UnrecognizedClientException,
   ValidationException,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { KmsThrottled, QueueDoesNotExist, RequestThrottled } from '@aws-sdk/client-sqs';
 import { AWS_ERROR_KINDS, awsErrorKind } from '../../src/sources/aws-errors.ts';
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
@@ -35,6 +36,9 @@ const CASES: [string, unknown, (typeof AWS_ERROR_KINDS)[number]][] = [
   ['an unmodeled 403', named('Unknown', 'UnknownError', meta(403)), 'access_denied'],
   ['a 403 whose body is not JSON', named('SyntaxError', 'Unexpected token \'<\', "<html>Forb"... is not valid JSON', meta(403)), 'access_denied'],
   ['an unmodeled 401', named('Unknown', 'UnknownError', meta(401)), 'access_denied'],
+  ['SQS QueueDoesNotExist', new QueueDoesNotExist({ message: 'The specified queue does not exist.', ...meta(400) }), 'not_found'],
+  ['SQS RequestThrottled', new RequestThrottled({ message: 'Rate exceeded', ...meta(400) }), 'throttled'],
+  ['SQS KmsThrottled (an SSE-KMS queue)', new KmsThrottled({ message: 'Rate exceeded', ...meta(400) }), 'throttled'],
   ['ResourceNotFoundException', new ResourceNotFoundException({ message: 'The specified log group does not exist.', ...meta(400) }), 'not_found'],
   ['InvalidParameterException about the nextToken', new InvalidParameterException({ message: 'The specified nextToken is invalid.', ...meta(400) }), 'invalid_token'],
   ['InvalidParameterException about anything else', new InvalidParameterException({ message: 'Invalid filter pattern', ...meta(400) }), 'invalid_request'],

@@ -62,10 +62,11 @@ app.kubernetes.io/part-of: kms-change-exporter
 "true" when the source reads the log groups itself (poll, live-tail) and so runs as
 exactly one replica: a second poller would re-read every log group (correct with shared
 state, where eventIDs are de-duplicated, but wasted calls against the FilterLogEvents
-quota; without it, two checkpoints would diverge).
+quota; without it, two checkpoints would diverge). sqs runs one replica too: with a
+checkpoint each pod would keep its own de-duplication.
 */}}
 {{- define "kms-change-exporter.singleReplica" -}}
-{{- if has .Values.source (list "poll" "live-tail") -}}true{{- end -}}
+{{- if has .Values.source (list "poll" "live-tail" "sqs") -}}true{{- end -}}
 {{- end -}}
 
 {{/* "true" when the replicas share their state through Redis or Valkey (state.url or state.existingSecret). */}}
@@ -123,8 +124,11 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 {{- if and .Values.prometheusRule.enabled .Values.rules.protectedKeys (not .Values.config.labelKeyId) -}}
 {{- fail "rules.protectedKeys needs config.labelKeyId: true: the protected-key rule matches the key_id label, which the exporter adds only then (without it KmsProtectedKeyChanged would never fire)" -}}
 {{- end -}}
-{{- if and $single (not .Values.logGroups) -}}
+{{- if and (has .Values.source (list "poll" "live-tail")) (not .Values.logGroups) -}}
 {{- fail (printf "source %s needs logGroups: the CloudTrail log group names or ARNs to read, e.g. --set logGroups={my-trail-log-group} (without them the exporter cannot start)" .Values.source) -}}
+{{- end -}}
+{{- if and (eq .Values.source "sqs") (not .Values.queueUrls) -}}
+{{- fail "source sqs needs queueUrls: the SQS queue URLs to receive from, e.g. --set queueUrls={https://sqs.eu-west-1.amazonaws.com/123456789012/kms-changes} (without them the exporter cannot start)" -}}
 {{- end -}}
 {{- if and (eq .Values.source "firehose") (not .Values.firehose.accessKey.existingSecret) (not .Values.firehose.accessKey.value) -}}
 {{- fail "source firehose needs the Firehose access key: set firehose.accessKey.existingSecret (recommended) or firehose.accessKey.value" -}}

@@ -56,9 +56,13 @@ spec:
           value: {{ .Values.source | quote }}
         - name: KMS_EXPORTER_LISTEN_ADDRESS
           value: {{ printf ":%d" (int .Values.service.port) | quote }}
-        {{- if and $single .Values.logGroups }}
+        {{- if and (has .Values.source (list "poll" "live-tail")) .Values.logGroups }}
         - name: KMS_EXPORTER_LOG_GROUPS
           value: {{ join "," .Values.logGroups | quote }}
+        {{- end }}
+        {{- if and (eq .Values.source "sqs") .Values.queueUrls }}
+        - name: KMS_EXPORTER_QUEUE_URLS
+          value: {{ join "," .Values.queueUrls | quote }}
         {{- end }}
         {{- if $checkpoint }}
         - name: KMS_EXPORTER_CHECKPOINT_FILE

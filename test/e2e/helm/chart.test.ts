@@ -38,6 +38,7 @@ const SCENARIOS: Readonly<Record<string, readonly string[]>> = {
   defaults: ['Deployment', 'NetworkPolicy', 'Service', 'ServiceAccount'],
   'poll-with-pvc-values.yaml': ['Deployment', 'NetworkPolicy', 'PersistentVolumeClaim', 'Service', 'ServiceAccount'],
   'live-tail-values.yaml': ['Deployment', 'NetworkPolicy', 'Service', 'ServiceAccount'],
+  'sqs-values.yaml': ['Deployment', 'NetworkPolicy', 'Service', 'ServiceAccount'],
   'firehose-hpa-ingress-values.yaml': ['Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount'],
   'everything-on-values.yaml': ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'PrometheusRule', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor'],
   // Shared state in Redis/Valkey: a StatefulSet (and its headless Service) instead of the Deployment.
@@ -53,6 +54,7 @@ const SCENARIOS: Readonly<Record<string, readonly string[]>> = {
 const CHART_MANAGED_ENV: ReadonlySet<string> = new Set([
   'KMS_EXPORTER_SOURCE',
   'KMS_EXPORTER_LOG_GROUPS',
+  'KMS_EXPORTER_QUEUE_URLS',
   'KMS_EXPORTER_LISTEN_ADDRESS',
   'KMS_EXPORTER_CHECKPOINT_FILE',
   'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE',
@@ -141,6 +143,8 @@ interface ServiceShape {
 
 interface ScenarioValues {
   readonly source?: string;
+  readonly logGroups?: readonly string[];
+  readonly queueUrls?: readonly string[];
   readonly replicaCount?: number;
   readonly autoscaling?: { readonly enabled?: boolean };
   readonly state?: { readonly url?: string; readonly existingSecret?: string; readonly existingSecretKey?: string; readonly port?: number };
@@ -302,6 +306,10 @@ function assertWorkload(tt: Test, manifests: readonly Manifest[], values: Scenar
   if (scenario === 'defaults') tt.equal(container.resources, undefined, 'no default resources');
 
   tt.equal(env.get('KMS_EXPORTER_SOURCE')?.value, source, `KMS_EXPORTER_SOURCE is ${source}`);
+  if (source === 'sqs') {
+    tt.equal(env.get('KMS_EXPORTER_QUEUE_URLS')?.value, (values.queueUrls ?? []).join(','), 'sqs: KMS_EXPORTER_QUEUE_URLS from queueUrls');
+    tt.notOk(env.has('KMS_EXPORTER_LOG_GROUPS'), 'sqs: no log groups');
+  } else tt.notOk(env.has('KMS_EXPORTER_QUEUE_URLS'), `${source}: no queue URLs`);
   const volumes = new Map((pod.volumes ?? []).map((volume) => [volume.name, volume]));
   const mounts = new Map((container.volumeMounts ?? []).map((mount) => [mount.mountPath, mount]));
   const tmp = mounts.get('/tmp');
@@ -640,6 +648,7 @@ t.test('combinations that cannot work fail with what to change', async (tt) => {
     [['autoscaling.enabled=true', 'resources.requests.cpu=100m'], /autoscaling\.enabled needs source firehose/],
     [['ingress.enabled=true'], /ingress\.enabled needs source firehose/],
     [['source=firehose', 'firehose.accessKey.existingSecret=k', 'autoscaling.enabled=true'], /set resources\.requests\.cpu/],
+    [['source=sqs'], /source sqs needs queueUrls: the SQS queue URLs to receive from/],
     [['logGroups={trail}', 'webConfig.config.basic_auth_users.prometheus=$2b$10$/bu8ewi9qGsa.Q7l6lok1eMyI8Soy0IbX49tOiLgxw7vJH8TEjvia'], /list \/-\/healthy and \/-\/ready in auth_excluded_paths/],
   ];
   for (const [sets, message] of cases) {
