@@ -94,7 +94,8 @@ function iamPolicyRequest(options: { source: string; logGroup: string; region?: 
   const fail = (flag: string, reason: string) => new ConfigError(flag, flag, reason);
   const sources = split(options.source);
   for (const source of sources) if (!(SOURCES as readonly string[]).includes(source)) throw fail('--source', `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(source)}`);
-  const needed = sources.filter((source) => source !== 'replay');
+  if (sources.length > 0 && sources.every((source) => source === 'eventbridge')) throw fail('--source', 'eventbridge is pushed to by an API destination and calls no AWS API: it needs no IAM policy');
+  const needed = sources.filter((source) => source !== 'replay' && source !== 'eventbridge');
   if (needed.length === 0) throw fail('--source', 'replay reads local files and calls no AWS API: it needs no IAM policy');
   if (needed.includes('firehose') && needed.length > 1) throw fail('--source', 'firehose\'s policy is for the role CloudWatch Logs assumes, not the exporter\'s: ask for it on its own');
   if (options.account === undefined) throw fail('--account', 'give the 12-digit AWS account id (a policy without one would be a wildcard)');
