@@ -141,7 +141,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
   program
     .command('iam-policy')
     .description('print the least-privilege IAM policy: for poll and live-tail the exporter\'s role; for firehose the role CloudWatch Logs assumes to write into the delivery stream')
-    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose (replay calls no AWS API)', 'poll')
+    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose (replay and eventbridge call no AWS API)', 'poll')
     .option('--log-group <names>', 'comma-separated log group names or ARNs (poll, live-tail)', '')
     .option('--region <region>', 'region of the log groups and the delivery stream (default AWS_REGION)', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'])
     .option('--account <id>', 'the 12-digit account of the log groups named without an ARN and of the delivery stream')
