@@ -5,7 +5,9 @@ import { request } from 'node:http';
 import { startFakeCloudWatchLogs } from '../../support/fake-cloudwatch-logs/index.ts';
 import type { FakeCloudWatchLogs } from '../../support/fake-cloudwatch-logs/index.ts';
 import { cloudTrailRecord } from '../../support/cloudtrail-record.ts';
+import { EVENTBRIDGE_MAX_BODY_BYTES } from '../../../src/sources/eventbridge/eventbridge-source.ts';
 import { eventBridgeEvent } from '../../support/eventbridge-event.ts';
+import { rawRequest } from '../../support/raw-http.ts';
 import { eventually, sample, startService } from '../../support/service-process.ts';
 import type { ServiceProcess } from '../../support/service-process.ts';
 
@@ -117,4 +119,29 @@ t.test('the same change by an API destination and by the CloudWatch Logs poll is
       [1, 1],
     ],
   );
+});
+
+t.test('hostile senders: without the key a 10 MiB body is never read (401 first, connection closed); a chunked body past 264 KiB is cut off with 413; nothing stays held', async (t) => {
+  const running = await service(t, []);
+  const MiB = 1024 * 1024;
+  const head = (headers: string) => `POST /eventbridge HTTP/1.1\r\nHost: exporter\r\nContent-Type: application/json; charset=utf-8\r\n${headers}\r\n`;
+  const unauthenticated = await rawRequest(running.address, head(`Content-Length: ${10 * MiB}\r\n`));
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  for (let i = 0; i < 160 && (await unauthenticated.write(chunk)); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+  const refused = await unauthenticated.answer;
+  t.same({ status: refused?.status, connection: refused?.headers['connection'], body: JSON.parse(refused?.body ?? '{}') as unknown }, { status: 401, connection: 'close', body: { error: 'unauthorized', message: 'unauthorized' } });
+  t.ok((unauthenticated.sentAtAnswer() ?? Infinity) < 10 * MiB, `answered after ${unauthenticated.sentAtAnswer()} of ${10 * MiB} body bytes`);
+  await unauthenticated.closed;
+
+  const chunked = await rawRequest(running.address, head(`x-api-key: ${KEY}\r\nTransfer-Encoding: chunked\r\n`));
+  const piece = Buffer.alloc(100 * 1024, 0x20);
+  for (let i = 0; i < 8; i++) if (!(await chunked.write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])))) break;
+  const cut = await chunked.answer;
+  t.same({ status: cut?.status, body: JSON.parse(cut?.body ?? '{}') as unknown }, { status: 413, body: { error: 'too_large', message: `request body larger than ${EVENTBRIDGE_MAX_BODY_BYTES} bytes` } });
+  await chunked.closed;
+  t.ok(await eventually(async () => sample(await running.metrics(), 'kms_exporter_push_inflight_bytes') === 0, 5_000), 'the in-flight body budget is back to 0');
+  const body = await running.metrics();
+  t.equal(sample(body, 'kms_exporter_source_errors_total', { source: 'eventbridge', error: 'unauthorized' }), 1);
+  t.equal(sample(body, 'kms_exporter_source_errors_total', { source: 'eventbridge', error: 'too_large' }), 1);
+  t.equal(sample(body, 'kms_exporter_records_total', { source: 'eventbridge' }), 0, 'nothing of either was counted as a record');
 });

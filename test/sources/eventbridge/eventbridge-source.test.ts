@@ -221,3 +221,21 @@ t.test('the service will not start without the connection\'s credentials or with
   await t.rejects(start({ eventbridgeBasicAuthFile: join(dir, 'basic') }), { message: 'invalid --eventbridge-basic-auth-file (KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH_FILE): expected user:password (the user may not contain a colon; the password may)' });
   await t.rejects(start({ eventbridgeApiKeyFile: join(dir, 'missing') }), { message: `invalid --eventbridge-api-key-file (KMS_EXPORTER_EVENTBRIDGE_API_KEY_FILE): cannot read ${join(dir, 'missing')}: ENOENT` });
 });
+
+t.test('beside the firehose source: both routes on one app, one in-flight body budget, each its own label', async (t) => {
+  const running = await inProcessService(t, { source: 'firehose,eventbridge' }, { env: { KMS_EXPORTER_EVENTBRIDGE_API_KEY: KEY, KMS_EXPORTER_FIREHOSE_ACCESS_KEY: 'firehose-key' }, now: () => T0 });
+  t.same(await post(running, event('e1')), ok('matched'));
+  const data = Buffer.from(event('e1')).toString('base64');
+  const firehose = await running.service.app.inject({
+    method: 'POST',
+    url: '/firehose',
+    headers: { 'content-type': 'application/json', 'x-amz-firehose-request-id': 'r1', 'x-amz-firehose-access-key': 'firehose-key' },
+    payload: JSON.stringify({ requestId: 'r1', timestamp: T0, records: [{ data }] }),
+  });
+  t.equal(firehose.statusCode, 200);
+  t.equal((await post(running, event('e2'), { key: 'firehose-key' })).status, 401, "one source's key does not open the other");
+  const body = await running.scrape();
+  t.same(lines(body, 'kms_config_changes_total'), [`${DISABLE_KEY} 1`], 'the same event by both push paths: once');
+  t.same(lines(body, 'kms_exporter_records_total{source="firehose",result="duplicate"}'), ['kms_exporter_records_total{source="firehose",result="duplicate"} 1']);
+  t.same(lines(body, 'kms_exporter_push_inflight_limit_bytes'), ['kms_exporter_push_inflight_limit_bytes 134217728'], 'one budget, declared once');
+});
