@@ -122,7 +122,8 @@ function iamPolicyRequest(options: IamPolicyOptions): IamPolicyRequest {
   const fail = (flag: string, reason: string) => new ConfigError(flag, flag, reason);
   const sources = split(options.source);
   for (const source of sources) if (!(SOURCES as readonly string[]).includes(source)) throw fail('--source', `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(source)}`);
-  const needed = sources.filter((source) => source !== 'replay');
+  if (sources.length > 0 && sources.every((source) => source === 'eventbridge')) throw fail('--source', 'eventbridge is pushed to by an API destination and calls no AWS API: it needs no IAM policy');
+  const needed = sources.filter((source) => source !== 'replay' && source !== 'eventbridge');
   const heartbeatKeys = split(options.heartbeatKey);
   for (const arn of heartbeatKeys) if (parseHeartbeatKey(arn) === undefined) throw fail('--heartbeat-key', `expected KMS key ARNs such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, got ${JSON.stringify(arn)}`);
   if (needed.length === 0 && heartbeatKeys.length === 0) throw fail('--source', 'replay reads local files and calls no AWS API: it needs no IAM policy');
@@ -182,7 +183,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, setExitCode: (code: number)
   program
     .command('iam-policy')
     .description('print the least-privilege IAM policy: for poll and live-tail the exporter\'s role; for firehose the role CloudWatch Logs assumes to write into the delivery stream')
-    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose, sqs (replay calls no AWS API)', 'poll')
+    .option('--source <names>', 'comma-separated sources: poll, live-tail, firehose, sqs (replay and eventbridge call no AWS API)', 'poll')
     .option('--log-group <names>', 'comma-separated log group names or ARNs (poll, live-tail)', '')
     .option('--region <region>', 'region of the log groups and the delivery stream (default AWS_REGION)', env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'])
     .option('--account <id>', 'the 12-digit account of the log groups named without an ARN and of the delivery stream')

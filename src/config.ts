@@ -10,9 +10,11 @@ import { parseHeartbeatKey } from './classify/heartbeat-record.ts';
 import { parseQueueUrl } from './catalog/queue-url.ts';
 import type { QueueUrl } from './catalog/queue-url.ts';
 import { ConfigError } from './errors.ts';
+import { EVENTBRIDGE_MAX_BODY_BYTES } from './sources/eventbridge/eventbridge-source.ts';
+import type { EventBridgeCredentials } from './sources/eventbridge/eventbridge-source.ts';
 import { LIVE_TAIL_MAX_LOG_GROUPS } from './sources/live-tail.ts';
 
-export const SOURCES = ['poll', 'live-tail', 'firehose', 'replay', 'sqs'] as const;
+export const SOURCES = ['poll', 'live-tail', 'firehose', 'eventbridge', 'replay', 'sqs'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface ListenAddress {
@@ -49,6 +51,10 @@ export interface Config {
   readonly staleAfter: number;
   readonly firehoseAccessKeyFile: string | undefined;
   readonly firehoseMaxBodyBytes: number;
+  readonly eventbridgeApiKeyHeader: string;
+  readonly eventbridgeApiKeyFile: string | undefined;
+  readonly eventbridgeBasicAuthFile: string | undefined;
+  readonly eventbridgeAnswerTimeout: number;
   readonly webConfigFile: string | undefined;
   readonly pushMaxInflightBytes: number;
   readonly headerTimeout: number;
@@ -250,6 +256,26 @@ const queueUrls = list.transform((urls, ctx): QueueUrl[] => {
 /** SQS takes visibility timeouts in whole seconds, up to 12 hours. */
 const visibilityTimeout = duration(1000, 43_200_000).refine((ms) => ms % 1000 === 0, { message: 'expected whole seconds (SQS takes the visibility timeout in seconds), such as 60s or 5m' });
 
+/** The answer deadline of POST /eventbridge, in milliseconds: under the 5 s after which EventBridge gives up on an answer. */
+const answerTimeout = z.string().transform((text, ctx) => {
+  const parsed = duration(0, 86_400_000).safeParse(text);
+  if (!parsed.success || parsed.data < 50 || parsed.data > 4500) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration from 50ms to 4500ms such as 4s or 2500ms (EventBridge gives up on an answer after 5s), got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+/** An HTTP header name (RFC 9110 token), compared in lower case. */
+const headerName = z.string().transform((text, ctx) => {
+  const value = text.trim().toLowerCase();
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: `expected an HTTP header name such as x-api-key, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return value;
+});
+
 const sources = list.pipe(
   z.array(z.enum(SOURCES, { error: (issue) => `expected one of ${SOURCES.join(', ')}, got ${JSON.stringify(issue.input)}` })).min(1, 'name at least one source'),
 );
@@ -277,6 +303,10 @@ export const SETTINGS = [
   { key: 'staleAfter', flag: '--stale-after <duration>', env: 'KMS_EXPORTER_STALE_AFTER', scope: 'serve', default: '5m', description: 'a source that has not succeeded for this long makes /-/ready answer 503', parse: duration(1000, 86_400_000) },
   { key: 'firehoseAccessKeyFile', flag: '--firehose-access-key-file <path>', env: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', scope: 'serve', description: 'file holding the Firehose access key (or set KMS_EXPORTER_FIREHOSE_ACCESS_KEY; never a flag, to keep it out of ps)', parse: z.string().min(1).optional() },
   { key: 'firehoseMaxBodyBytes', flag: '--firehose-max-body <size>', env: 'KMS_EXPORTER_FIREHOSE_MAX_BODY', scope: 'serve', default: '64MiB', description: 'largest /firehose request body, after gzip decoding; larger requests get 413', parse: byteSize(64 * 1024, 1024 ** 3) },
+  { key: 'eventbridgeApiKeyHeader', flag: '--eventbridge-api-key-header <name>', env: 'KMS_EXPORTER_EVENTBRIDGE_API_KEY_HEADER', scope: 'serve', default: 'x-api-key', description: 'the header an EventBridge connection of type API_KEY sends its key in (its ApiKeyName)', parse: headerName },
+  { key: 'eventbridgeApiKeyFile', flag: '--eventbridge-api-key-file <path>', env: 'KMS_EXPORTER_EVENTBRIDGE_API_KEY_FILE', scope: 'serve', description: 'file holding the EventBridge connection\'s API key (or set KMS_EXPORTER_EVENTBRIDGE_API_KEY; never a flag, to keep it out of ps)', parse: z.string().min(1).optional() },
+  { key: 'eventbridgeBasicAuthFile', flag: '--eventbridge-basic-auth-file <path>', env: 'KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH_FILE', scope: 'serve', description: 'file holding user:password of an EventBridge connection of type BASIC (or set KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH); with an API key too, either is accepted', parse: z.string().min(1).optional() },
+  { key: 'eventbridgeAnswerTimeout', flag: '--eventbridge-answer-timeout <duration>', env: 'KMS_EXPORTER_EVENTBRIDGE_ANSWER_TIMEOUT', scope: 'serve', default: '4s', description: 'a POST /eventbridge whose commit has not finished this long after it arrived is answered 503, which EventBridge retries (it gives up on an answer after 5s)', parse: answerTimeout },
   { key: 'webConfigFile', flag: '--web-config-file <path>', env: 'KMS_EXPORTER_WEB_CONFIG_FILE', scope: 'serve', description: 'exporter-toolkit web configuration (YAML): TLS with certificates reloaded when they change, client certificates, response headers, basic auth users with bcrypt hashes (not asked of /firehose, which has its access key)', parse: z.string().min(1).optional() },
   { key: 'pushMaxInflightBytes', flag: '--push-max-inflight <size>', env: 'KMS_EXPORTER_PUSH_MAX_INFLIGHT', scope: 'serve', default: '128MiB', description: 'request body bytes all push requests together may hold at once; beyond it they get 503 (Firehose retries) before their body is read', parse: byteSize(64 * 1024, 64 * 1024 ** 3) },
   { key: 'headerTimeout', flag: '--header-timeout <duration>', env: 'KMS_EXPORTER_HEADER_TIMEOUT', scope: 'serve', default: '10s', description: 'a connection that has not sent its request headers within this long is closed', parse: duration(100, 3_600_000) },
@@ -362,6 +392,9 @@ export function checkServeConfig(config: Config): void {
     throw new ConfigError('--checkpoint-file', 'KMS_EXPORTER_CHECKPOINT_FILE', 'give either a checkpoint file (one process) or --state-url (replicas sharing Redis/Valkey), not both');
   }
   if (config.checkpointFile !== undefined) checkCheckpointDirectory(config.checkpointFile);
+  if (config.sources.includes('eventbridge') && config.pushMaxInflightBytes < EVENTBRIDGE_MAX_BODY_BYTES) {
+    throw new ConfigError('--push-max-inflight', 'KMS_EXPORTER_PUSH_MAX_INFLIGHT', `${config.pushMaxInflightBytes} bytes is less than the largest EventBridge event (${EVENTBRIDGE_MAX_BODY_BYTES} bytes): it could never be taken`);
+  }
   if (config.sources.includes('firehose') && config.pushMaxInflightBytes < config.firehoseMaxBodyBytes) {
     throw new ConfigError('--push-max-inflight', 'KMS_EXPORTER_PUSH_MAX_INFLIGHT', `${config.pushMaxInflightBytes} bytes is less than --firehose-max-body (${config.firehoseMaxBodyBytes}): the largest request could never be taken`);
   }
@@ -403,4 +436,29 @@ export function readSecret(options: { readonly env: NodeJS.ProcessEnv; readonly 
 /** The Firehose access key, from KMS_EXPORTER_FIREHOSE_ACCESS_KEY or the file named by --firehose-access-key-file. */
 export function firehoseAccessKey(config: Config, env: NodeJS.ProcessEnv): string {
   return readSecret({ env, variable: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY', file: config.firehoseAccessKeyFile, flag: '--firehose-access-key-file', fileVariable: 'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE', what: 'the firehose source needs an access key', maxBytes: 4096 });
+}
+
+/**
+ * The EventBridge connection's credentials: an API key (KMS_EXPORTER_EVENTBRIDGE_API_KEY or --eventbridge-api-key-file),
+ * basic auth (KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH or --eventbridge-basic-auth-file, `user:password`), or both; at least one.
+ */
+export function eventbridgeCredentials(config: Config, env: NodeJS.ProcessEnv): EventBridgeCredentials {
+  const given = (variable: string, file: string | undefined) => (env[variable] !== undefined && env[variable] !== '') || file !== undefined;
+  const keyGiven = given('KMS_EXPORTER_EVENTBRIDGE_API_KEY', config.eventbridgeApiKeyFile);
+  const basicGiven = given('KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH', config.eventbridgeBasicAuthFile);
+  if (!keyGiven && !basicGiven) {
+    throw new ConfigError('--eventbridge-api-key-file', 'KMS_EXPORTER_EVENTBRIDGE_API_KEY_FILE', 'the eventbridge source needs the connection\'s credentials: set KMS_EXPORTER_EVENTBRIDGE_API_KEY or KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH, or name a file with --eventbridge-api-key-file or --eventbridge-basic-auth-file');
+  }
+  const credentials: { apiKey?: NonNullable<EventBridgeCredentials['apiKey']>; basic?: NonNullable<EventBridgeCredentials['basic']> } = {};
+  if (keyGiven) {
+    const value = readSecret({ env, variable: 'KMS_EXPORTER_EVENTBRIDGE_API_KEY', file: config.eventbridgeApiKeyFile, flag: '--eventbridge-api-key-file', fileVariable: 'KMS_EXPORTER_EVENTBRIDGE_API_KEY_FILE', what: 'the eventbridge API key', maxBytes: 4096 });
+    credentials.apiKey = { header: config.eventbridgeApiKeyHeader, value };
+  }
+  if (basicGiven) {
+    const pair = readSecret({ env, variable: 'KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH', file: config.eventbridgeBasicAuthFile, flag: '--eventbridge-basic-auth-file', fileVariable: 'KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH_FILE', what: 'the eventbridge basic auth credentials', maxBytes: 4096 });
+    const colon = pair.indexOf(':');
+    if (colon <= 0 || colon === pair.length - 1) throw new ConfigError('--eventbridge-basic-auth-file', 'KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH_FILE', 'expected user:password (the user may not contain a colon; the password may)');
+    credentials.basic = { user: pair.slice(0, colon), password: pair.slice(colon + 1) };
+  }
+  return credentials;
 }

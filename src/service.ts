@@ -7,7 +7,7 @@ import { cloudWatchLogs, kmsTagger, sqsClients } from './aws-clients.ts';
 import type { TagKey } from './aws-clients.ts';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
-import { checkServeConfig, firehoseAccessKey } from './config.ts';
+import { checkServeConfig, eventbridgeCredentials, firehoseAccessKey } from './config.ts';
 import type { InputError } from './errors.ts';
 import { ListenError, NotRestoredError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
@@ -31,6 +31,7 @@ import { loadWebConfig } from './serve/web-config.ts';
 import { InflightBudget } from './serve/push-guard.ts';
 import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
 import { PollSource } from './sources/filter-log-events.ts';
+import { EventBridgeSource } from './sources/eventbridge/eventbridge-source.ts';
 import { FirehoseSource } from './sources/firehose/firehose-source.ts';
 import { LiveTailSource } from './sources/live-tail.ts';
 import { printableText } from './printable-text.ts';
@@ -214,19 +215,27 @@ export async function buildService(config: Config, deps: ServiceDeps): Promise<S
   const sources: Source[] = [];
   let poll: PollSource | undefined;
   if (config.sources.includes('replay')) sources.push(new ReplaySource({ ...replayOptions(config, deps.stdin ?? process.stdin), paths: config.replayPaths, context: context('replay') }));
+  // One budget of in-flight body bytes for every push route.
+  let budget: InflightBudget | undefined;
+  const pushBudget = (): InflightBudget => {
+    if (budget === undefined) core.selfMetrics.pushBudget((budget = new InflightBudget(config.pushMaxInflightBytes)));
+    return budget;
+  };
   if (config.sources.includes('firehose')) {
-    const budget = new InflightBudget(config.pushMaxInflightBytes);
-    core.selfMetrics.pushBudget(budget);
     sources.push(
       new FirehoseSource({
         accessKey: firehoseAccessKey(config, deps.env),
         maxBodyBytes: config.firehoseMaxBodyBytes,
         maxRecordBytes: config.maxRecordBytes,
-        budget,
+        budget: pushBudget(),
         context: context('firehose'),
         restored: () => restored,
       }),
     );
+  }
+  if (config.sources.includes('eventbridge')) {
+    const credentials = eventbridgeCredentials(config, deps.env);
+    sources.push(new EventBridgeSource({ credentials, answerWithin: config.eventbridgeAnswerTimeout, maxRecordBytes: config.maxRecordBytes, budget: pushBudget(), context: context('eventbridge'), restored: () => restored }));
   }
   if (config.sources.includes('poll') || config.sources.includes('live-tail')) {
     const api = deps.cloudWatchLogs ?? (await cloudWatchLogs(config, core.selfMetrics, deps.env));

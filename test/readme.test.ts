@@ -7,6 +7,7 @@ import { METRIC } from '../src/record/instruments.ts';
 import { PIPELINE_CATALOG } from '../src/catalog/pipeline-events.ts';
 import { AWS_ERROR_KINDS } from '../src/sources/aws-errors.ts';
 import { POLL_ERROR_KINDS } from '../src/sources/filter-log-events.ts';
+import { EVENTBRIDGE_REQUEST_ERRORS } from '../src/sources/eventbridge/eventbridge-source.ts';
 import { FIREHOSE_REQUEST_ERRORS } from '../src/sources/firehose/firehose-source.ts';
 import { REPLAY_ERROR_KINDS } from '../src/sources/replay-files.ts';
 import { SQS_ERROR_KINDS, SQS_EVENT_KINDS } from '../src/sources/sqs.ts';
@@ -45,7 +46,7 @@ t.test('the README states exactly the two commands', async (t) => {
 t.test('every error kind of every source is explained in the self-metrics table', async (t) => {
   const row = readme.split('\n').find((line) => line.startsWith('| `kms_exporter_source_errors_total{source,error}` |'));
   t.ok(row, 'the row exists');
-  for (const kind of new Set([...POLL_ERROR_KINDS, ...AWS_ERROR_KINDS, ...FIREHOSE_REQUEST_ERRORS, ...REPLAY_ERROR_KINDS, ...SQS_ERROR_KINDS])) {
+  for (const kind of new Set([...POLL_ERROR_KINDS, ...AWS_ERROR_KINDS, ...FIREHOSE_REQUEST_ERRORS, ...EVENTBRIDGE_REQUEST_ERRORS, ...REPLAY_ERROR_KINDS, ...SQS_ERROR_KINDS])) {
     t.match(row, `\`${kind}\``, kind);
   }
 });

@@ -67,9 +67,11 @@ export class BudgetExhaustedError extends Error {
 }
 
 const RESERVED = Symbol('push-guard.reserved');
+const RELEASED = Symbol('push-guard.released');
 
 interface Guarded {
   [RESERVED]?: number;
+  [RELEASED]?: boolean;
 }
 
 /** How long a refused connection lingers, not read, before it is destroyed. */
@@ -115,8 +117,11 @@ function contentLength(request: FastifyRequest): number | undefined {
 export function guardPushRoutes(scope: FastifyInstance, options: PushGuardOptions): void {
   const { budget, maxBodyBytes } = options;
   const reserve = (request: FastifyRequest, reply: FastifyReply, bytes: number): boolean => {
-    if (!budget.tryReserve(bytes)) return false;
     const guarded = request as Guarded;
+    // Chunks still streaming in after the answer (a body cut off at its size limit) are discarded, not held:
+    // reserving them now would keep them reserved for good, since the release already ran.
+    if (guarded[RELEASED] === true) return true;
+    if (!budget.tryReserve(bytes)) return false;
     // The answer's 'close' follows its 'finish', and also fires when the sender drops the connection mid-body.
     if (guarded[RESERVED] === undefined) reply.raw.once('close', () => releaseAll(request));
     guarded[RESERVED] = (guarded[RESERVED] ?? 0) + bytes;
@@ -126,6 +131,7 @@ export function guardPushRoutes(scope: FastifyInstance, options: PushGuardOption
     const guarded = request as Guarded;
     budget.release(guarded[RESERVED] ?? 0);
     guarded[RESERVED] = 0;
+    guarded[RELEASED] = true;
   };
   const refuse = (request: FastifyRequest, reply: FastifyReply, refusal: Refusal): FastifyReply => {
     closeAfterReply(request, reply);

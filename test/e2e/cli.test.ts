@@ -401,12 +401,13 @@ t.test('iam-policy validates its input and never prints a wildcard policy', asyn
   const ok = ['--log-group', 'org-trail', '--region', 'us-east-1', '--account', '111122223333'];
   const refused = (args: string[], message: string) => t.same(run(['iam-policy', ...args]), { status: 2, stdout: '', stderr: `kms-change-exporter: ${message}\n` }, args.join(' '));
   refused([], 'invalid --account: give the 12-digit AWS account id (a policy without one would be a wildcard)');
-  refused(['--source', 'bogus', ...ok], 'invalid --source: expected one of poll, live-tail, firehose, replay, sqs, got "bogus"');
+  refused(['--source', 'bogus', ...ok], 'invalid --source: expected one of poll, live-tail, firehose, eventbridge, replay, sqs, got "bogus"');
   refused(['--log-group', 'org-trail', '--region', 'us-east-1', '--account', 'abc'], 'invalid --account: expected a 12-digit AWS account id, got "abc"');
   refused(['--log-group', 'org-trail', '--region', 'notaregion', '--account', '111122223333'], 'invalid --region: expected an AWS region such as us-east-1 or eu-west-1, got "notaregion"');
   refused(['--log-group', 'org-trail', '--account', '111122223333'], 'invalid --region: give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
   refused(['--region', 'us-east-1', '--account', '111122223333'], 'invalid --log-group: name the CloudTrail log groups the poll and live-tail sources read (a policy for every group would be a wildcard)');
   refused(['--source', 'replay', ...ok], 'invalid --source: replay reads local files and calls no AWS API: it needs no IAM policy');
+  refused(['--source', 'eventbridge', ...ok], 'invalid --source: eventbridge is pushed to by an API destination and calls no AWS API: it needs no IAM policy');
   const ownOnly = "invalid --source: firehose's policy is for the role CloudWatch Logs assumes, not the exporter's: ask for it on its own (a push-only exporter's heartbeat policy: --source replay --heartbeat-key ...)";
   refused(['--source', 'poll,firehose', ...ok], ownOnly);
   refused(['--source', 'firehose', '--heartbeat-key', CANARY, '--region', 'us-east-1', '--account', '111122223333'], ownOnly);

@@ -8,7 +8,7 @@ import { SqsQueue } from '../../src/sources/sqs-queue.ts';
 import type { DeliveryOutcome, SourceContext } from '../../src/sources/source.ts';
 import type { RecordBatch } from '../../src/record-batch.ts';
 import { cloudTrailRecord } from '../support/cloudtrail-record.ts';
-import { eventBridgeEvent } from '../support/eventbridge-event.ts';
+import { eventBridgeMessage } from '../support/eventbridge-event.ts';
 import { startFakeSqs } from '../support/fake-sqs/index.ts';
 import { until } from '../support/in-process-service.ts';
 
@@ -18,7 +18,7 @@ t.test('a commit slower than the visibility timeout keeps its messages invisible
   const url = fake.api.createQueue('kms-changes');
   const client = new SQSClient({ region: 'us-east-1', endpoint: fake.endpoint, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, maxAttempts: 1 });
   t.teardown(() => client.destroy());
-  const id = fake.api.sendMessage('kms-changes', eventBridgeEvent(cloudTrailRecord('DisableKey', 'e-slow', Date.now())));
+  const id = fake.api.sendMessage('kms-changes', eventBridgeMessage(cloudTrailRecord('DisableKey', 'e-slow', Date.now())));
 
   // The committer's side of the contract, slowed down: resolves when the test says, 1.7 visibility timeouts after the batch arrives.
   let delivered: RecordBatch | undefined;

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DISABLE_KEY, cloudTrailRecord } from '../support/cloudtrail-record.ts';
-import { eventBridgeEvent } from '../support/eventbridge-event.ts';
+import { eventBridgeMessage } from '../support/eventbridge-event.ts';
 import { lines, value } from '../support/exposition.ts';
 import { startFakeSqs } from '../support/fake-sqs/index.ts';
 import type { FakeSqs } from '../support/fake-sqs/index.ts';
@@ -18,7 +18,7 @@ process.env['AWS_SECRET_ACCESS_KEY'] = 'secret';
 process.env['AWS_REGION'] = 'us-east-1';
 
 const T0 = Date.now() - 60_000;
-const change = (id: string): string => eventBridgeEvent(cloudTrailRecord('DisableKey', id, T0));
+const change = (id: string): string => eventBridgeMessage(cloudTrailRecord('DisableKey', id, T0));
 
 async function fakeSqs(t: Test): Promise<FakeSqs> {
   const fake = await startFakeSqs({ seed: 3 });
@@ -66,7 +66,7 @@ t.test('malformed messages are counted invalid once and left to the redrive poli
     fake.api.sendMessage('kms-changes', JSON.stringify({ padding: 'x'.repeat(5000) })),
     fake.api.sendMessage('kms-changes', JSON.stringify({ version: '0', 'detail-type': 'AWS API Call via CloudTrail', detail: 'not an object' })),
   ];
-  const signIn = fake.api.sendMessage('kms-changes', eventBridgeEvent(cloudTrailRecord('DisableKey', 'e-sign-in', T0), 'AWS Console Sign In via CloudTrail'));
+  const signIn = fake.api.sendMessage('kms-changes', eventBridgeMessage(cloudTrailRecord('DisableKey', 'e-sign-in', T0), 'AWS Console Sign In via CloudTrail'));
   const good = fake.api.sendMessage('kms-changes', change('e-2'));
   const running = await sqsService(t, [url], { maxRecordBytes: '4KiB' }, 1000);
   await until(() => fake.api.messages('kms-changes-dlq').length === 4, 'the invalid messages in the dead-letter queue', 10_000);

@@ -105,6 +105,14 @@ checkpoint each pod would keep its own de-duplication.
 {{- default (printf "%s-firehose" (include "kms-change-exporter.fullname" .)) .Values.firehose.accessKey.existingSecret -}}
 {{- end -}}
 
+{{/* The Secret of the EventBridge connection's API key / basic credentials: an existing one, or the one the chart makes for both. */}}
+{{- define "kms-change-exporter.eventbridgeApiKeySecretName" -}}
+{{- default (printf "%s-eventbridge" (include "kms-change-exporter.fullname" .)) .Values.eventbridge.apiKey.existingSecret -}}
+{{- end -}}
+{{- define "kms-change-exporter.eventbridgeBasicAuthSecretName" -}}
+{{- default (printf "%s-eventbridge" (include "kms-change-exporter.fullname" .)) .Values.eventbridge.basicAuth.existingSecret -}}
+{{- end -}}
+
 {{/*
 An environment variable's value from a Helm value: booleans and whole numbers as the
 exporter parses them (Helm reads YAML numbers as float64, which would print 1e+06).
@@ -132,6 +140,9 @@ exporter parses them (Helm reads YAML numbers as float64, which would print 1e+0
 {{- end -}}
 {{- if and (eq .Values.source "firehose") (not .Values.firehose.accessKey.existingSecret) (not .Values.firehose.accessKey.value) -}}
 {{- fail "source firehose needs the Firehose access key: set firehose.accessKey.existingSecret (recommended) or firehose.accessKey.value" -}}
+{{- end -}}
+{{- if and (eq .Values.source "eventbridge") (not (or .Values.eventbridge.apiKey.existingSecret .Values.eventbridge.apiKey.value .Values.eventbridge.basicAuth.existingSecret .Values.eventbridge.basicAuth.value)) -}}
+{{- fail "source eventbridge needs the connection's credentials: set eventbridge.apiKey.existingSecret (recommended) or eventbridge.apiKey.value, or the same under eventbridge.basicAuth" -}}
 {{- end -}}
 {{- if and $single .Values.autoscaling.enabled -}}
 {{- fail (printf "autoscaling.enabled needs source firehose: source %s runs as exactly one replica (more replicas would each re-read the log groups)" .Values.source) -}}

@@ -3,6 +3,10 @@
 {{- $single := include "kms-change-exporter.singleReplica" . -}}
 {{- $checkpoint := include "kms-change-exporter.checkpoint" . -}}
 {{- $firehose := eq .Values.source "firehose" -}}
+{{- $eventbridge := eq .Values.source "eventbridge" -}}
+{{- $ebKey := and $eventbridge (or .Values.eventbridge.apiKey.existingSecret .Values.eventbridge.apiKey.value) -}}
+{{- $ebBasic := and $eventbridge (or .Values.eventbridge.basicAuth.existingSecret .Values.eventbridge.basicAuth.value) -}}
+{{- $ebSecret := and $eventbridge (or (and .Values.eventbridge.apiKey.value (not .Values.eventbridge.apiKey.existingSecret)) (and .Values.eventbridge.basicAuth.value (not .Values.eventbridge.basicAuth.existingSecret))) -}}
 {{- $web := include "kms-change-exporter.webConfig" . -}}
 {{- $webSecret := and .Values.webConfig.config (not .Values.webConfig.existingSecret) -}}
 {{- $https := eq (include "kms-change-exporter.scheme" .) "https" -}}
@@ -12,7 +16,7 @@ metadata:
     {{- with .Values.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- if or .Values.podAnnotations (and $firehose .Values.firehose.accessKey.value (not .Values.firehose.accessKey.existingSecret)) $webSecret }}
+  {{- if or .Values.podAnnotations (and $firehose .Values.firehose.accessKey.value (not .Values.firehose.accessKey.existingSecret)) $webSecret $ebSecret }}
   annotations:
     {{- if or .Values.expectations .Values.accounts }}
     # Expectations and accounts are read at start: a change rolls the pods.
@@ -25,6 +29,10 @@ metadata:
     {{- if and $firehose .Values.firehose.accessKey.value (not .Values.firehose.accessKey.existingSecret) }}
     # The exporter reads the key at start: a new key rolls the pods.
     checksum/firehose-access-key: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
+    {{- end }}
+    {{- if $ebSecret }}
+    # The exporter reads the connection's credentials at start: new ones roll the pods.
+    checksum/eventbridge-credentials: {{ include (print $.Template.BasePath "/eventbridge-secret.yaml") . | sha256sum }}
     {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
@@ -88,6 +96,14 @@ spec:
         {{- if $firehose }}
         - name: KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE
           value: {{ printf "%s/%s" (trimSuffix "/" .Values.firehose.mountPath) .Values.firehose.accessKey.secretKey | quote }}
+        {{- end }}
+        {{- if $ebKey }}
+        - name: KMS_EXPORTER_EVENTBRIDGE_API_KEY_FILE
+          value: {{ printf "%s/api-key/%s" (trimSuffix "/" .Values.eventbridge.mountPath) .Values.eventbridge.apiKey.secretKey | quote }}
+        {{- end }}
+        {{- if $ebBasic }}
+        - name: KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH_FILE
+          value: {{ printf "%s/basic-auth/%s" (trimSuffix "/" .Values.eventbridge.mountPath) .Values.eventbridge.basicAuth.secretKey | quote }}
         {{- end }}
         {{- if $web }}
         - name: KMS_EXPORTER_WEB_CONFIG_FILE
@@ -182,6 +198,16 @@ spec:
           mountPath: {{ .Values.firehose.mountPath }}
           readOnly: true
         {{- end }}
+        {{- if $ebKey }}
+        - name: eventbridge-api-key
+          mountPath: {{ printf "%s/api-key" (trimSuffix "/" .Values.eventbridge.mountPath) }}
+          readOnly: true
+        {{- end }}
+        {{- if $ebBasic }}
+        - name: eventbridge-basic-auth
+          mountPath: {{ printf "%s/basic-auth" (trimSuffix "/" .Values.eventbridge.mountPath) }}
+          readOnly: true
+        {{- end }}
         {{- if $web }}
         - name: web-config
           mountPath: {{ .Values.webConfig.mountPath }}
@@ -225,6 +251,24 @@ spec:
         items:
           - key: {{ .Values.firehose.accessKey.secretKey }}
             path: {{ .Values.firehose.accessKey.secretKey }}
+    {{- end }}
+    {{- if $ebKey }}
+    - name: eventbridge-api-key
+      secret:
+        secretName: {{ include "kms-change-exporter.eventbridgeApiKeySecretName" . }}
+        defaultMode: 292
+        items:
+          - key: {{ .Values.eventbridge.apiKey.secretKey }}
+            path: {{ .Values.eventbridge.apiKey.secretKey }}
+    {{- end }}
+    {{- if $ebBasic }}
+    - name: eventbridge-basic-auth
+      secret:
+        secretName: {{ include "kms-change-exporter.eventbridgeBasicAuthSecretName" . }}
+        defaultMode: 292
+        items:
+          - key: {{ .Values.eventbridge.basicAuth.secretKey }}
+            path: {{ .Values.eventbridge.basicAuth.secretKey }}
     {{- end }}
     {{- if $web }}
     - name: web-config

@@ -1,7 +1,12 @@
-// Decodes a Kinesis Data Firehose HTTP endpoint request carrying CloudWatch Logs subscription payloads.
+// Decodes a Kinesis Data Firehose HTTP endpoint request carrying CloudWatch Logs subscription payloads or EventBridge events.
 //
-// The body is `{"requestId", "timestamp", "records": [{"data": base64}]}`; for a
-// CloudWatch Logs source each record is a gzip-compressed subscription payload. A bad
+// The body is `{"requestId", "timestamp", "records": [{"data": base64}]}`. Each record is
+// told by its first bytes: gzip (1f 8b) is a CloudWatch Logs subscription payload (CloudWatch
+// Logs always compresses); `{` is JSON, the event itself as an EventBridge rule writes it to
+// Firehose (not compressed, one event per record, no delimiter added:
+// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-custom-bus-target-firehose.html),
+// or newline-delimited / concatenated objects when a transform made them so; a bare
+// CloudTrail record is taken too. Both kinds may share a request. A bad
 // record is invalid with a reason and the good ones beside it still count; only an
 // envelope that cannot be read at all fails the request. Records are inflated off the
 // event loop (zlib's thread pool), one at a time, each stopped at its budget: a request of
@@ -10,7 +15,9 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { InvalidRecord, RawRecord, RecordBatch } from '../../record-batch.ts';
-import { readSubscriptionPayload } from '../../decode/subscription-payload.ts';
+import { splitJsonObjects } from '../../decode/concatenated-json.ts';
+import { jsonErrorDetail } from '../../decode/json-error.ts';
+import { isSubscriptionPayload, readSubscriptionPayload } from '../../decode/subscription-payload.ts';
 
 /** Firehose sends 1 to 10,000 records per request. */
 export const FIREHOSE_MAX_RECORDS = 10_000;
@@ -22,7 +29,8 @@ export type EnvelopeResult =
   | { readonly kind: 'ok'; readonly requestId: string; readonly batch: RecordBatch; readonly controlMessages: number }
   | { readonly kind: 'malformed'; readonly requestId: string | undefined; readonly reason: string };
 
-const GZIP_MAGIC = 0x1f;
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+const OPEN_BRACE = 0x7b;
 
 const inflate = promisify(gunzip);
 
@@ -31,6 +39,52 @@ export interface EnvelopeLimits {
   readonly maxPayloadBytes: number;
   /** Largest log event message (one CloudTrail record), as --max-record-bytes bounds every source's records. */
   readonly maxRecordBytes: number;
+}
+
+/** The first byte that is not JSON white space opens an object. */
+function isJsonObject(bytes: Buffer): boolean {
+  for (const byte of bytes) {
+    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
+    return byte === OPEN_BRACE;
+  }
+  return false;
+}
+
+/**
+ * The events (or bare CloudTrail records) of a JSON record, parsed, into `out`; each piece that is not one, into `invalid`.
+ * One event per record, the usual case, is one JSON.parse; only a record that is not one JSON value is cut into pieces.
+ */
+function readJsonRecord(bytes: Buffer, index: number, maxRecordBytes: number, out: RawRecord[], invalid: InvalidRecord[]): void {
+  const text = bytes.toString('utf8');
+  const take = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid.push({ reason: 'not_an_object', detail: `records[${index}]: a JSON value that is not an object` });
+    // CloudWatch Logs always compresses its payloads: one that is not was not sent by it.
+    else if (isSubscriptionPayload(value)) invalid.push({ reason: 'bad_gzip', detail: `records[${index}] is a subscription payload that is not gzip-compressed (CloudWatch Logs always compresses)` });
+    else out.push(value);
+  };
+  if (bytes.length <= maxRecordBytes) {
+    try {
+      take(JSON.parse(text));
+      return;
+    } catch {
+      // Not one value: several, or a malformed one; cut below.
+    }
+  }
+  for (const piece of splitJsonObjects(text)) {
+    // Cheap first: a string of n UTF-16 units is at most 3n bytes of UTF-8.
+    if (piece.length * 3 > maxRecordBytes && Buffer.byteLength(piece) > maxRecordBytes) {
+      invalid.push({ reason: 'too_large', detail: `records[${index}]: an event larger than ${maxRecordBytes} bytes` });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(piece);
+    } catch (error) {
+      invalid.push({ reason: 'malformed_json', detail: `records[${index}]: ${jsonErrorDetail(error)}` });
+      continue;
+    }
+    take(value);
+  }
 }
 
 function malformed(requestId: string | undefined, reason: string): EnvelopeResult {
@@ -71,7 +125,7 @@ export async function decodeFirehoseRequest(body: string, limits: EnvelopeLimits
       continue;
     }
     let text: string;
-    if (bytes[0] === GZIP_MAGIC) {
+    if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) {
       try {
         text = (await inflate(bytes, { maxOutputLength: maxPayloadBytes })).toString('utf8');
       } catch (error) {
@@ -79,9 +133,12 @@ export async function decodeFirehoseRequest(body: string, limits: EnvelopeLimits
         invalid.push({ reason: tooLarge ? 'too_large' : 'bad_gzip', detail: `records[${index}]: ${tooLarge ? `larger than ${maxPayloadBytes} bytes once decompressed` : 'not a complete gzip stream'}` });
         continue;
       }
+    } else if (isJsonObject(bytes)) {
+      readJsonRecord(bytes, index, maxRecordBytes, out, invalid);
+      continue;
     } else {
-      // CloudWatch Logs always gzips; a record that is not gzip is not one of its payloads.
-      invalid.push({ reason: 'bad_gzip', detail: `records[${index}] is not gzip-compressed (CloudWatch Logs subscription payloads are)` });
+      // CloudWatch Logs always gzips, and an EventBridge event is a JSON object: this is neither.
+      invalid.push({ reason: 'bad_gzip', detail: `records[${index}] is neither gzip-compressed (a CloudWatch Logs subscription payload) nor a JSON object (an EventBridge event)` });
       continue;
     }
     let payload: unknown;

@@ -1,5 +1,8 @@
 // The Firehose source: POST /firehose speaking the Kinesis Data Firehose HTTP endpoint delivery protocol, feeding the same commit as every source.
 //
+// A stream may carry CloudWatch Logs subscription payloads, EventBridge events (a rule
+// targeting the stream), or both: each record is told apart by its first bytes (firehose-envelope.ts).
+//
 // Firehose retries every status but 200 and 413, for as long as its retry duration, so:
 // 200 only once every record of the request is committed; 413 for what can never succeed
 // (a body too large or unreadable, a malformed envelope); 401/403 for a wrong access key

@@ -47,7 +47,12 @@ const SCENARIOS: Readonly<Record<string, readonly string[]>> = {
   'poll-redis-values.yaml': ['NetworkPolicy', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet'],
   // TLS and basic auth through the exporter-toolkit web configuration.
   'web-config-tls-basic-auth-values.yaml': ['Deployment', 'NetworkPolicy', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor'],
+  // EventBridge API destinations pushing to N replicas: an existing Secret for the API key, a chart-made one for basic auth.
+  'eventbridge-ingress-values.yaml': ['Deployment', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount'],
 };
+
+/** Sources that run as N replicas behind the Service, pushed to (the others poll and run one). */
+const PUSH_SOURCES: ReadonlySet<string> = new Set(['firehose', 'eventbridge']);
 
 // The exporter settings the chart sets from structured values (or does not offer: replay
 // is not a deployment mode); every other setting is a `config` key.
@@ -58,6 +63,8 @@ const CHART_MANAGED_ENV: ReadonlySet<string> = new Set([
   'KMS_EXPORTER_LISTEN_ADDRESS',
   'KMS_EXPORTER_CHECKPOINT_FILE',
   'KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE',
+  'KMS_EXPORTER_EVENTBRIDGE_API_KEY_FILE',
+  'KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH_FILE',
   'KMS_EXPORTER_STATE_URL',
   'KMS_EXPORTER_REPLICA_ID',
   'KMS_EXPORTER_REPLAY',
@@ -151,6 +158,7 @@ interface ScenarioValues {
   readonly persistence?: { readonly enabled?: boolean };
   readonly grafanaDashboards?: { readonly folder?: string };
   readonly webConfig?: { readonly config?: { readonly tls_server_config?: unknown }; readonly scheme?: string };
+  readonly eventbridge?: Readonly<Record<'apiKey' | 'basicAuth', { readonly existingSecret?: string; readonly value?: string } | undefined>>;
 }
 
 /** Whether the scenario serves HTTPS, as the chart decides it. */
@@ -274,7 +282,7 @@ function assertWorkload(tt: Test, manifests: readonly Manifest[], values: Scenar
   const container = pod.containers[0];
   if (container === undefined) throw new Error(`the ${work.kind} has no container`);
   const source = values.source ?? 'poll';
-  const single = source !== 'firehose';
+  const single = !PUSH_SOURCES.has(source);
   const shared = sharedState(values);
   const checkpoint = single && !shared;
   const env = envOf(container);
@@ -339,10 +347,26 @@ function assertWorkload(tt: Test, manifests: readonly Manifest[], values: Scenar
     tt.notOk(mounts.has('/var/lib/kms-change-exporter'), `${source}${shared ? ' with shared state' : ''}: no checkpoint volume`);
     tt.notOk(manifests.some((m) => m.kind === 'PersistentVolumeClaim'), 'no checkpoint claim');
   }
-  if (single) {
-    tt.notOk(env.has('KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE'), `${source}: no Firehose key`);
-  } else {
-    if (!shared) tt.not(work.spec.strategy?.type, 'Recreate', 'firehose: rolling updates');
+  if (source !== 'firehose') tt.notOk(env.has('KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE'), `${source}: no Firehose key`);
+  if (source !== 'eventbridge') tt.notOk(env.has('KMS_EXPORTER_EVENTBRIDGE_API_KEY_FILE') || env.has('KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH_FILE'), `${source}: no EventBridge credentials`);
+  if (!single && !shared) tt.not(work.spec.strategy?.type, 'Recreate', `${source}: rolling updates`);
+  if (source === 'eventbridge') {
+    const eventbridge = values.eventbridge ?? { apiKey: undefined, basicAuth: undefined };
+    for (const [part, variable, dir, key] of [['apiKey', 'KMS_EXPORTER_EVENTBRIDGE_API_KEY_FILE', 'api-key', 'api-key'], ['basicAuth', 'KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH_FILE', 'basic-auth', 'basic-auth']] as const) {
+      const given = eventbridge[part]?.existingSecret ?? eventbridge[part]?.value;
+      if (given === undefined || given === '') {
+        tt.notOk(env.has(variable), `eventbridge: no ${variable} without ${part}`);
+        continue;
+      }
+      tt.equal(env.get(variable)?.value, `/etc/kms-change-exporter/eventbridge/${dir}/${key}`, `eventbridge: ${part} is read from a file`);
+      const mount = mounts.get(`/etc/kms-change-exporter/eventbridge/${dir}`);
+      tt.equal(mount?.readOnly, true, `eventbridge: the ${part} Secret is mounted read-only`);
+      const secretName = mount === undefined ? undefined : volumes.get(mount.name)?.secret?.secretName;
+      tt.equal(secretName, eventbridge[part]?.existingSecret || `${FULLNAME}-eventbridge`, `eventbridge: ${part} comes from its Secret (the existing one, or the chart's)`);
+    }
+    tt.notOk(env.has('KMS_EXPORTER_EVENTBRIDGE_API_KEY') || env.has('KMS_EXPORTER_EVENTBRIDGE_BASIC_AUTH'), 'eventbridge: the credentials themselves are never in the environment');
+  }
+  if (source === 'firehose') {
     const keyFile = env.get('KMS_EXPORTER_FIREHOSE_ACCESS_KEY_FILE')?.value ?? '';
     tt.equal(keyFile, '/etc/kms-change-exporter/firehose/access-key', 'firehose: the access key is read from a file');
     tt.notOk(env.has('KMS_EXPORTER_FIREHOSE_ACCESS_KEY'), 'firehose: the key itself is never in the environment');
@@ -367,7 +391,7 @@ function assertSharedState(tt: Test, manifests: readonly Manifest[], values: Sce
   tt.same(headless?.spec.selector, SELECTOR, 'the headless Service selects the pods');
 
   const source = values.source ?? 'poll';
-  const replicas = source !== 'firehose' ? 1 : values.autoscaling?.enabled === true ? undefined : (values.replicaCount ?? 2);
+  const replicas = !PUSH_SOURCES.has(source) ? 1 : values.autoscaling?.enabled === true ? undefined : (values.replicaCount ?? 2);
   tt.equal(work.spec.replicas, replicas, `replicas: ${replicas ?? 'left to the HPA'}`);
 
   const url = env.get('KMS_EXPORTER_STATE_URL');
@@ -409,10 +433,11 @@ function assertService(tt: Test, manifests: readonly Manifest[]): void {
 
 function assertFirehoseParts(tt: Test, manifests: readonly Manifest[], source: string): void {
   const kinds = new Set(manifests.map((m) => m.kind));
-  if (source !== 'firehose') {
+  // The web config has a Secret of its own; the access key's is Firehose's alone.
+  if (source !== 'firehose') tt.notOk(manifests.some((m) => m.kind === 'Secret' && m.metadata.name === `${FULLNAME}-firehose`), `${source}: no access key Secret`);
+  if (source !== 'eventbridge') tt.notOk(manifests.some((m) => m.kind === 'Secret' && m.metadata.name === `${FULLNAME}-eventbridge`), `${source}: no EventBridge credentials Secret`);
+  if (!PUSH_SOURCES.has(source)) {
     for (const kind of ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Ingress']) tt.notOk(kinds.has(kind), `${source}: no ${kind}`);
-    // The web config has a Secret of its own; the access key's is Firehose's alone.
-    tt.notOk(manifests.some((m) => m.kind === 'Secret' && m.metadata.name === `${FULLNAME}-firehose`), `${source}: no access key Secret`);
     return;
   }
   const deployment = workload(manifests);
@@ -431,8 +456,8 @@ function assertFirehoseParts(tt: Test, manifests: readonly Manifest[], source: s
     const paths = ingress.spec.rules.flatMap((rule) => rule.http.paths);
     tt.same(
       paths.map((p) => p.path),
-      paths.map(() => '/firehose'),
-      'the Ingress exposes /firehose only (never /metrics)',
+      paths.map(() => `/${source}`),
+      `the Ingress exposes /${source} only (never /metrics)`,
     );
     for (const p of paths) tt.same(p.backend.service, { name: FULLNAME, port: { number: 9842 } }, 'the Ingress routes to the main Service');
     tt.ok((ingress.spec.tls ?? []).length > 0, 'the Ingress terminates TLS (Firehose needs HTTPS on 443)');
@@ -479,7 +504,7 @@ function assertMonitoring(tt: Test, manifests: readonly Manifest[], values: Scen
         { action: 'replace', sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: 'instance' },
         'shared state: instance is the pod name (the replica id the counters are kept under), stable across restarts of a StatefulSet pod',
       );
-    } else if (values.source === 'firehose') tt.equal(instance, undefined, 'firehose replicas keep their own instance label');
+    } else if (PUSH_SOURCES.has(values.source ?? 'poll')) tt.equal(instance, undefined, `${values.source ?? ''} replicas keep their own instance label`);
     else tt.match(instance, { action: 'replace', targetLabel: 'instance', replacement: monitor.metadata.name }, 'a stable instance, so counters restored from the checkpoint continue one series');
     tt.equal(monitor.metadata.labels?.['release'], 'kube-prometheus-stack', 'serviceMonitor.labels reach the ServiceMonitor');
   }
@@ -645,6 +670,7 @@ t.test('combinations that cannot work fail with what to change', async (tt) => {
   }
   const cases: readonly (readonly [readonly string[], RegExp])[] = [
     [['source=firehose'], /source firehose needs the Firehose access key/],
+    [['source=eventbridge'], /source eventbridge needs the connection's credentials: set eventbridge\.apiKey\.existingSecret/],
     [['autoscaling.enabled=true', 'resources.requests.cpu=100m'], /autoscaling\.enabled needs source firehose/],
     [['ingress.enabled=true'], /ingress\.enabled needs source firehose/],
     [['source=firehose', 'firehose.accessKey.existingSecret=k', 'autoscaling.enabled=true'], /set resources\.requests\.cpu/],

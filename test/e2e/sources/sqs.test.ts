@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cloudTrailRecord } from '../../support/cloudtrail-record.ts';
-import { eventBridgeEvent } from '../../support/eventbridge-event.ts';
+import { eventBridgeMessage } from '../../support/eventbridge-event.ts';
 import { startFakeSqs } from '../../support/fake-sqs/index.ts';
 import type { FakeSqs } from '../../support/fake-sqs/index.ts';
 import { eventually, sample, startService } from '../../support/service-process.ts';
 import type { ServiceProcess } from '../../support/service-process.ts';
 
 const ENV = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' };
-const change = (id: string, at = Date.now()): string => eventBridgeEvent(cloudTrailRecord('DisableKey', id, at));
+const change = (id: string, at = Date.now()): string => eventBridgeMessage(cloudTrailRecord('DisableKey', id, at));
 
 async function fakeSqs(t: Test): Promise<FakeSqs> {
   const fake = await startFakeSqs({ seed: 11 });

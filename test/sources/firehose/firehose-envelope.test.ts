@@ -3,6 +3,8 @@ import t from 'tap';
 import type { Test } from 'tap';
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
+import { splitJsonObjects } from '../../../src/decode/concatenated-json.ts';
+import { jsonErrorDetail } from '../../../src/decode/json-error.ts';
 import { decodeFirehoseRequest } from '../../../src/sources/firehose/firehose-envelope.ts';
 import type { InvalidReason } from '../../../src/record-batch.ts';
 
@@ -19,6 +21,16 @@ function parseError(text: string): string {
     JSON.parse(text);
   } catch (error) {
     return (error as Error).message;
+  }
+  throw new Error(`${text} is JSON`);
+}
+
+/** What the decoder says of text JSON.parse refuses (the excerpt of the input left out). */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return jsonErrorDetail(error);
   }
   throw new Error(`${text} is JSON`);
 }
@@ -99,8 +111,8 @@ t.test('each bad record is one invalid entry with its reason and index; the good
         { reason: 'bad_base64', detail: 'records[5].data is not base64' },
         // Decodable, but not as Firehose writes base64: not what it sent.
         { reason: 'bad_base64', detail: 'records[6].data is not base64' },
-        { reason: 'bad_gzip', detail: 'records[7] is not gzip-compressed (CloudWatch Logs subscription payloads are)' },
-        { reason: 'bad_gzip', detail: 'records[8] is not gzip-compressed (CloudWatch Logs subscription payloads are)' },
+        { reason: 'bad_gzip', detail: 'records[7] is neither gzip-compressed (a CloudWatch Logs subscription payload) nor a JSON object (an EventBridge event)' },
+        { reason: 'bad_gzip', detail: 'records[8] is neither gzip-compressed (a CloudWatch Logs subscription payload) nor a JSON object (an EventBridge event)' },
         { reason: 'bad_gzip', detail: 'records[9]: not a complete gzip stream' },
         { reason: 'too_large', detail: `records[10]: larger than ${MAX} bytes once decompressed` },
         { reason: 'malformed_json', detail: `records[11]: ${parseError('{not json')}` },
@@ -127,12 +139,14 @@ t.test('property: no body, however malformed, makes the decoder throw', async (t
 /** A generated record with what it must decode to: its log events, its one invalid entry (one of these reasons), or a control message. */
 interface Modelled {
   readonly record: unknown;
-  readonly messages: readonly string[];
+  readonly messages: readonly unknown[];
   /** Per invalid entry the record must give, the reasons allowed. */
   readonly invalid: readonly (readonly InvalidReason[])[];
   readonly control: number;
 }
 
+/** The first byte that is not white space is `{`: the record is read as JSON. */
+const opensObject = (bytes: Buffer) => /^[ \t\r\n]*\{/.test(bytes.toString('latin1'));
 const noData = (value: unknown) => !(typeof value === 'object' && value !== null && 'data' in value);
 const noType = (value: unknown) => !(typeof value === 'object' && value !== null && 'messageType' in value);
 
@@ -146,9 +160,14 @@ const modelled: fc.Arbitrary<Modelled> = fc.oneof(
   })),
   fc.constant({ record: { data: gz('{"messageType":"CONTROL_MESSAGE","logEvents":[]}') }, messages: [], invalid: [], control: 1 }),
   fc.jsonValue().filter(noData).map((record) => ({ record, messages: [], invalid: [['bad_envelope'] as const], control: 0 })),
-  fc.string().map((data) => ({ record: { data }, messages: [], invalid: [['bad_base64', 'bad_gzip'] as const], control: 0 })),
-  // Bytes that are not gzip, or only start like it: never a complete gzip stream.
-  fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ record: { data: b64(Buffer.from(bytes)) }, messages: [], invalid: [['bad_gzip'] as const], control: 0 })),
+  // A string that happens to be base64 of a JSON object's start is a (malformed) EventBridge record.
+  fc.string().filter((data) => !opensObject(Buffer.from(data, 'base64'))).map((data) => ({ record: { data }, messages: [], invalid: [['bad_base64', 'bad_gzip'] as const], control: 0 })),
+  // Bytes that are not gzip, or only start like it, and not JSON: never a complete gzip stream.
+  fc.uint8Array({ maxLength: 64 }).filter((bytes) => !opensObject(Buffer.from(bytes))).map((bytes) => ({ record: { data: b64(Buffer.from(bytes)) }, messages: [], invalid: [['bad_gzip'] as const], control: 0 })),
+  // EventBridge events, one to a record or several (newline-delimited or back to back): each one record, in order.
+  fc.array(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }), { minLength: 1, maxLength: 3 }).chain((events) =>
+    fc.constantFrom('', '\n', '\r\n', ' \n ').map((between) => ({ record: { data: b64(events.map((e) => JSON.stringify(e)).join(between) + between) }, messages: events, invalid: [], control: 0 })),
+  ),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ record: { data: gz(Buffer.from(bytes)) }, messages: [], invalid: [['malformed_json', 'bad_envelope'] as const], control: 0 })),
   fc.jsonValue().filter(noType).map((payload) => ({ record: { data: gz(JSON.stringify(payload)) }, messages: [], invalid: [['bad_envelope'] as const], control: 0 })),
 );
@@ -172,4 +191,53 @@ t.test('property: in a valid envelope, every record is its log events, a control
     }),
     300,
   );
+});
+
+t.test('EventBridge records (the event JSON, not compressed) beside CloudWatch Logs ones: each event a parsed record, each bad piece one invalid entry', async (t) => {
+  const event = (id: string) => ({ version: '0', id, 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.kms', detail: { eventID: id } });
+  const records = [
+    { data: gz(dataPayload([{ id: '1', timestamp: 1, message: 'from logs' }])) },
+    { data: b64(JSON.stringify(event('one'))) },
+    // A rule's input transformer or Firehose's AppendDelimiterToRecord ends each event with a newline.
+    { data: b64(`${JSON.stringify(event('lined'))}\n`) },
+    // A transform that put several events in one record, newline-delimited and back to back; a `}` inside a string is content.
+    { data: b64(`${JSON.stringify(event('a}'))}\n${JSON.stringify(event('b'))}${JSON.stringify(event('c'))}\n`) },
+    { data: b64(' \r\n{"eventVersion":"1.08","eventID":"bare"}') },
+    { data: b64('{not json') },
+    { data: b64(`${JSON.stringify(event('kept'))}\n{"cut": `) },
+    { data: b64('{"a":1} stray text {"b":2}') },
+    { data: b64(`{"big":"${'x'.repeat(MAX)}"}`) },
+  ];
+  const result = await decodeFirehoseRequest(envelope(records), LIMITS);
+  t.same(result, {
+    kind: 'ok',
+    requestId: 'req-1',
+    controlMessages: 0,
+    batch: {
+      records: ['from logs', event('one'), event('lined'), event('a}'), event('b'), event('c'), { eventVersion: '1.08', eventID: 'bare' }, event('kept'), { a: 1 }, { b: 2 }],
+      skipped: 0,
+      invalid: [
+        { reason: 'malformed_json', detail: `records[5]: ${jsonError('{not json')}` },
+        { reason: 'malformed_json', detail: `records[6]: ${jsonError('{"cut": ')}` },
+        { reason: 'malformed_json', detail: `records[7]: ${jsonError('stray text')}` },
+        { reason: 'too_large', detail: `records[8]: an event larger than ${MAX} bytes` },
+      ],
+    },
+  });
+});
+
+t.test('splitJsonObjects: objects joined by any white space or none come back one piece each; property', async (t) => {
+  const objects = fc.array(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }), { maxLength: 6 });
+  const space = fc.stringMatching(/^[ \t\r\n]{0,3}$/);
+  await property(
+    t,
+    'split then parse gives back the objects',
+    fc.asyncProperty(objects, fc.array(space, { minLength: 7, maxLength: 7 }), async (values, gaps) => {
+      const text = values.map((value, i) => `${gaps[i]}${JSON.stringify(value)}`).join('') + gaps[6];
+      const pieces = splitJsonObjects(text);
+      return JSON.stringify(pieces.map((piece) => JSON.parse(piece) as unknown)) === JSON.stringify(values);
+    }),
+    500,
+  );
+  await property(t, 'splitJsonObjects is total and loses no non-space character', fc.asyncProperty(fc.string(), async (text) => splitJsonObjects(text).join('').replace(/\s/g, '') === text.replace(/\s/g, '')), 500);
 });

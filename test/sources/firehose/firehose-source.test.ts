@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DISABLE_KEY, cloudTrailRecord } from '../../support/cloudtrail-record.ts';
+import { eventBridgeEvent } from '../../support/eventbridge-event.ts';
 import { lines, value } from '../../support/exposition.ts';
 import { inProcessService } from '../../support/in-process-service.ts';
 import type { InProcess, InProcessOptions } from '../../support/in-process-service.ts';
@@ -296,4 +297,26 @@ t.test('a refused request is answered with Connection: close, and nothing of it 
   const body = await running.scrape();
   t.same(lines(body, 'kms_exporter_push_inflight_bytes'), ['kms_exporter_push_inflight_bytes 0']);
   t.same(lines(body, 'kms_exporter_push_inflight_limit_bytes'), ['kms_exporter_push_inflight_limit_bytes 134217728']);
+});
+
+t.test('EventBridge-to-Firehose records beside CloudWatch Logs ones in one request: exact counts, a malformed event invalid, the others counted once', async (t) => {
+  const running = await firehose(t);
+  const event = (id: string, fixture = 'DisableKey') => Buffer.from(`${JSON.stringify(eventBridgeEvent(change(id, fixture), { id: `bus-${id}` }))}\n`).toString('base64');
+  const answer = await post(running, [
+    { data: subscriptionRecord([change('e1'), change('e2')]) },
+    { data: event('e3') },
+    { data: event('e4', 'DisableKey.AccessDenied') },
+    // The same change by both paths (a subscription filter and an EventBridge rule on one stream): counted once, by eventID.
+    { data: event('e1') },
+    { data: Buffer.from(JSON.stringify(eventBridgeEvent(change('e5'), { detailType: 'AWS Console Signin via CloudTrail' }))).toString('base64') },
+    { data: Buffer.from('{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{"eventID":').toString('base64') },
+  ], { requestId: 'mixed' });
+  t.same(answer, { status: 200, contentType: 'application/json; charset=utf-8', body: { requestId: 'mixed', timestamp: 0 } });
+  const body = await running.scrape();
+  t.same(lines(body, 'kms_config_changes_total'), [`${DISABLE_KEY} 3`]);
+  t.same(lines(body, 'kms_config_change_failures_total'), [`${DISABLE_KEY_DENIED} 1`]);
+  t.same(recordsOf(body), records({ matched: 4, duplicate: 1, ignored: 1, invalid: 1 }));
+  t.same(invalidOf(body), ['kms_exporter_invalid_records_total{source="firehose",reason="malformed_json"} 1']);
+  t.same(errorsOf(body), errors());
+  t.same(lines(body, 'kms_exporter_event_delay_seconds_count{source="firehose"}'), ['kms_exporter_event_delay_seconds_count{source="firehose"} 4']);
 });
