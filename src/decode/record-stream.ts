@@ -603,8 +603,10 @@ class Head {
   }
 }
 
+const BINARY_HEAD_BYTES = 8;
+
 function notCloudTrail(head: Buffer): InputStreamError {
-  const start = [...head.subarray(0, 8)].map((byte) => byte.toString(16).padStart(2, '0')).join(' ');
+  const start = [...head.subarray(0, BINARY_HEAD_BYTES)].map((byte) => byte.toString(16).padStart(2, '0')).join(' ');
   return new InputStreamError(`not CloudTrail: binary data (starting ${start}), not JSON Lines, a CloudTrail log file or a CloudWatch Logs subscription payload`, undefined);
 }
 
@@ -620,13 +622,24 @@ export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options:
   let framer: Framer | undefined;
   const head = new Head();
   let failure: InputStreamError | undefined;
+  // Binary input is refused naming its first 8 bytes: held until they are in, so the message does not depend on the cuts.
+  let binaryHead: Buffer | undefined;
   try {
     for await (const chunk of inflateIfGzip(input)) {
+      if (binaryHead !== undefined) {
+        binaryHead = Buffer.concat([binaryHead, chunk]);
+        if (binaryHead.length >= BINARY_HEAD_BYTES) throw notCloudTrail(binaryHead);
+        continue;
+      }
       if (framer === undefined) {
         const bytes = head.add(chunk);
         if (bytes === undefined) continue;
         const choice = chooseFramer(bytes, false, out, options);
-        if (choice === 'binary') throw notCloudTrail(bytes);
+        if (choice === 'binary') {
+          if (bytes.length >= BINARY_HEAD_BYTES) throw notCloudTrail(bytes);
+          binaryHead = Buffer.from(bytes);
+          continue;
+        }
         if (choice === undefined) continue;
         framer = choice;
         framer.push(bytes);
@@ -642,7 +655,9 @@ export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options:
     if (failure.invalid !== undefined) out.invalidRecord({ reason: failure.invalid, detail: failure.message });
   }
   // A fault in the gzip stream still leaves what was inflated before it; binary input leaves nothing.
-  if (framer === undefined && (failure === undefined || failure.invalid !== undefined)) {
+  if (binaryHead !== undefined) {
+    if (failure === undefined || failure.invalid !== undefined) failure = notCloudTrail(binaryHead);
+  } else if (framer === undefined && (failure === undefined || failure.invalid !== undefined)) {
     const bytes = head.finish();
     const choice = chooseFramer(bytes, true, out, options);
     if (choice === 'binary') failure = notCloudTrail(bytes);

@@ -361,3 +361,14 @@ t.test('property: damaged input (any format, plain or gzip) gives the same recor
     { numRuns: 300 },
   ));
 });
+
+t.test('binary input is refused naming the same first bytes however the stream is cut (the damage property found a message that depended on it)', async (t) => {
+  const plain = Buffer.concat([Uint8Array.from([14, 137, 149, 161, 10, 123, 191, 123, 187]), Buffer.from(`${JSON.stringify(CHANGE)}\n`)]);
+  for (const buf of [plain, gzipSync(plain)]) {
+    const whole = await decode(buf);
+    t.equal(whole.error, 'not CloudTrail: binary data (starting 0e 89 95 a1 0a 7b bf 7b), not JSON Lines, a CloudTrail log file or a CloudWatch Logs subscription payload');
+    const differing = [];
+    for (let cut = 1; cut < buf.length; cut++) if (!isDeepStrictEqual(await decode(buf, [cut]), whole)) differing.push(cut);
+    t.same(differing, [], `${buf === plain ? 'plain' : 'gzip'}: every cut gives the same result`);
+  }
+});
