@@ -1,16 +1,16 @@
 // One SQS queue's loop with a slow commit: the batch's messages stay invisible (visibility extended at half the timeout) until committed and deleted.
 import t from 'tap';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { parseQueueUrl } from '../../src/catalog/queue-url.ts';
-import type { QueueUrl } from '../../src/catalog/queue-url.ts';
-import { sqsApi } from '../../src/sources/sqs-api.ts';
-import { SqsQueue } from '../../src/sources/sqs-queue.ts';
-import type { DeliveryOutcome, SourceContext } from '../../src/sources/source.ts';
-import type { RecordBatch } from '../../src/record-batch.ts';
-import { cloudTrailRecord } from '../support/cloudtrail-record.ts';
-import { eventBridgeMessage } from '../support/eventbridge-event.ts';
-import { startFakeSqs } from '../support/fake-sqs/index.ts';
-import { until } from '../support/in-process-service.ts';
+import { parseQueueUrl } from '../../../src/catalog/queue-url.ts';
+import type { QueueUrl } from '../../../src/catalog/queue-url.ts';
+import { sqsApi } from '../../../src/sources/sqs-api.ts';
+import { SqsQueue } from '../../../src/sources/sqs-queue.ts';
+import type { DeliveryOutcome, SourceContext } from '../../../src/sources/source.ts';
+import type { RecordBatch } from '../../../src/record-batch.ts';
+import { cloudTrailRecord } from '../../support/cloudtrail-record.ts';
+import { eventBridgeMessage } from '../../support/eventbridge-event.ts';
+import { startFakeSqs } from '../../support/fake-sqs/index.ts';
+import { until } from '../../support/in-process-service.ts';
 
 t.test('a commit slower than the visibility timeout keeps its messages invisible, then deletes them', async (t) => {
   const fake = await startFakeSqs();

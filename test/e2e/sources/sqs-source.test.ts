@@ -4,13 +4,13 @@ import type { Test } from 'tap';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DISABLE_KEY, cloudTrailRecord } from '../support/cloudtrail-record.ts';
-import { eventBridgeMessage } from '../support/eventbridge-event.ts';
-import { lines, value } from '../support/exposition.ts';
-import { startFakeSqs } from '../support/fake-sqs/index.ts';
-import type { FakeSqs } from '../support/fake-sqs/index.ts';
-import { inProcessService, until } from '../support/in-process-service.ts';
-import type { InProcess } from '../support/in-process-service.ts';
+import { DISABLE_KEY, cloudTrailRecord } from '../../support/cloudtrail-record.ts';
+import { eventBridgeMessage } from '../../support/eventbridge-event.ts';
+import { lines, value } from '../../support/exposition.ts';
+import { startFakeSqs } from '../../support/fake-sqs/index.ts';
+import type { FakeSqs } from '../../support/fake-sqs/index.ts';
+import { inProcessService, until } from '../../support/in-process-service.ts';
+import type { InProcess } from '../../support/in-process-service.ts';
 
 // The SDK's default credential chain reads these from the process: this file runs in a process of its own.
 process.env['AWS_ACCESS_KEY_ID'] = 'AKIDEXAMPLE';
