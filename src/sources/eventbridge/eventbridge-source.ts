@@ -13,7 +13,6 @@
 //        duplicate by its CloudTrail eventID.
 // Credentials, size and budget are checked from the headers, before the body is read (push guard).
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonErrorDetail } from '../../decode/json-error.ts';
 import { NotRestoredError, StateInDoubtError, StateUnavailableError } from '../../errors.ts';
@@ -22,6 +21,7 @@ import type { RecordBatch } from '../../record-batch.ts';
 import { BudgetExhaustedError, closeAfterReply, guardPushRoutes } from '../../serve/push-guard.ts';
 import type { InflightBudget, Refusal } from '../../serve/push-guard.ts';
 import type { DeliveryOutcome, Source, SourceContext, SourceStatus } from '../source.ts';
+import { SharedSecret } from '../../serve/shared-secret.ts';
 
 /**
  * The largest body: a PutEvents entry is at most 256 KB, and "the event in EventBridge is always larger than the entry
@@ -58,10 +58,6 @@ export interface EventBridgeOptions {
   readonly context: SourceContext;
   /** False until the state store is open and restored: requests get 503 rather than waiting. */
   readonly restored: () => boolean;
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 function header(value: string | string[] | undefined): string | undefined {
@@ -106,16 +102,15 @@ export class EventBridgeSource implements Source {
   readonly errorKinds: readonly string[] = EVENTBRIDGE_REQUEST_ERRORS;
   readonly eventKinds: readonly string[] = EVENTBRIDGE_EVENT_KINDS;
   private readonly options: EventBridgeOptions;
-  // Compared as digests: equal lengths for timingSafeEqual, and no early exit on a length mismatch.
-  private readonly apiKey: { readonly header: string; readonly digest: Buffer } | undefined;
-  private readonly basic: Buffer | undefined;
+  private readonly apiKey: { readonly header: string; readonly secret: SharedSecret } | undefined;
+  private readonly basic: SharedSecret | undefined;
   private late = 0;
 
   constructor(options: EventBridgeOptions) {
     this.options = options;
     const { apiKey, basic } = options.credentials;
-    this.apiKey = apiKey === undefined ? undefined : { header: apiKey.header.toLowerCase(), digest: digest(apiKey.value) };
-    this.basic = basic === undefined ? undefined : digest(`Basic ${Buffer.from(`${basic.user}:${basic.password}`).toString('base64')}`);
+    this.apiKey = apiKey === undefined ? undefined : { header: apiKey.header.toLowerCase(), secret: new SharedSecret(apiKey.value) };
+    this.basic = basic === undefined ? undefined : new SharedSecret(`Basic ${Buffer.from(`${basic.user}:${basic.password}`).toString('base64')}`);
   }
 
   status(): SourceStatus {
@@ -132,13 +127,13 @@ export class EventBridgeSource implements Source {
     let ok = false;
     if (this.apiKey !== undefined) {
       const key = header(request.headers[this.apiKey.header]);
-      if (key !== undefined && key !== '' && timingSafeEqual(digest(key), this.apiKey.digest)) ok = true;
+      if (key !== undefined && key !== '' && this.apiKey.secret.matches(key)) ok = true;
     }
     if (this.basic !== undefined) {
       const authorization = header(request.headers.authorization);
       // Either order of the scheme's case: RFC 7617 makes it case-insensitive; EventBridge sends "Basic".
       const normalised = authorization?.replace(/^basic /i, 'Basic ');
-      if (normalised !== undefined && timingSafeEqual(digest(normalised), this.basic)) ok = true;
+      if (normalised !== undefined && this.basic.matches(normalised)) ok = true;
     }
     return ok;
   }

@@ -11,7 +11,6 @@
 // counted, the retry will be). The key, the size and the budget are checked by the push
 // guard before the body is read; a refused connection is closed.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,6 +19,7 @@ import { BudgetExhaustedError, closeAfterReply, guardPushRoutes } from '../../se
 import type { InflightBudget, Refusal } from '../../serve/push-guard.ts';
 import type { Source, SourceContext, SourceStatus } from '../source.ts';
 import { decodeFirehoseRequest } from './firehose-envelope.ts';
+import { SharedSecret } from '../../serve/shared-secret.ts';
 
 /** Why a whole request was refused or not counted: the `error` label of kms_exporter_source_errors_total. */
 export const FIREHOSE_REQUEST_ERRORS = ['unauthorized', 'forbidden', 'too_large', 'malformed_request', 'not_committed', 'over_budget'] as const;
@@ -38,10 +38,6 @@ export interface FirehoseOptions {
   readonly context: SourceContext;
   /** False until the state store is open and restored: requests get 503 rather than waiting. */
   readonly restored: () => boolean;
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 function answer(reply: FastifyReply, status: number, requestId: string | undefined, errorMessage?: string): FastifyReply {
@@ -71,12 +67,11 @@ export class FirehoseSource implements Source {
   readonly errorKinds: readonly string[] = FIREHOSE_REQUEST_ERRORS;
   readonly eventKinds: readonly string[] = FIREHOSE_EVENT_KINDS;
   private readonly options: FirehoseOptions;
-  // Compared as digests: equal lengths for timingSafeEqual, and no early exit on a length mismatch.
-  private readonly expected: Buffer;
+  private readonly accessKey: SharedSecret;
 
   constructor(options: FirehoseOptions) {
     this.options = options;
-    this.expected = digest(options.accessKey);
+    this.accessKey = new SharedSecret(options.accessKey);
   }
 
   status(): SourceStatus {
@@ -92,7 +87,7 @@ export class FirehoseSource implements Source {
   private authenticate(request: FastifyRequest): Refusal | undefined {
     const key = header(request.headers['x-amz-firehose-access-key']);
     if (key === undefined || key === '') return { status: 401, kind: 'unauthorized', message: 'missing access key', detail: 'no X-Amz-Firehose-Access-Key' };
-    if (!timingSafeEqual(digest(key), this.expected)) return { status: 403, kind: 'forbidden', message: 'invalid access key', detail: 'wrong X-Amz-Firehose-Access-Key' };
+    if (!this.accessKey.matches(key)) return { status: 403, kind: 'forbidden', message: 'invalid access key', detail: 'wrong X-Amz-Firehose-Access-Key' };
     // Nothing can be committed yet: refuse before reading rather than buffer a body to throw away.
     if (!this.options.restored()) return { status: 503, kind: 'not_committed', message: 'restoring state; retry shortly', detail: 'state not restored yet' };
     return undefined;
