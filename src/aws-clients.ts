@@ -6,6 +6,7 @@ import { ConfigError } from './errors.ts';
 import type { SelfMetrics } from './record/self-metrics.ts';
 import { countCalls, paceCalls } from './sources/aws-client-middleware.ts';
 import type { CloudWatchLogsApi } from './sources/cloudwatch-logs-api.ts';
+import type { S3Api } from './sources/s3-api.ts';
 import type { SqsApi } from './sources/sqs-api.ts';
 
 /** The SDK reads AWS_ENDPOINT_URL(_SERVICE) itself; a local endpoint has no `stream-` host for live tail. */
@@ -94,4 +95,35 @@ export async function sqsClients(config: Config, selfMetrics: SelfMetrics, env: 
     if (api === undefined) throw new Error(`no SQS client was built for ${queue.url}`);
     return api;
   };
+}
+
+/**
+ * The S3 client of `replay s3://...`: the default credential chain, adaptive retries (SlowDown and 5xx), counted calls.
+ * A bucket in another region than the client's is followed (its 301 names it); a local endpoint
+ * (AWS_ENDPOINT_URL_S3, a MinIO, a fake) is addressed path-style, as it has no bucket subdomains.
+ */
+export async function s3Archive(config: Config, selfMetrics: SelfMetrics, env: NodeJS.ProcessEnv): Promise<S3Api> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const { s3Api } = await import('./sources/s3-api.ts');
+  const endpoint = env['AWS_ENDPOINT_URL_S3'] ?? env['AWS_ENDPOINT_URL'] ?? '';
+  const client = new S3Client({
+    maxAttempts: config.awsMaxAttempts,
+    retryMode: 'adaptive',
+    followRegionRedirects: true,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+    ...(endpoint === '' ? {} : { endpoint, forcePathStyle: true }),
+    // S3 signs for a region too; with none configured, us-east-1 and the redirects find the bucket's.
+    region: config.region ?? (await defaultRegion()),
+  });
+  client.middlewareStack.use(countCalls(selfMetrics));
+  return s3Api(client);
+}
+
+/** The region of the default chain (AWS_REGION, the profile), or us-east-1. */
+async function defaultRegion(): Promise<string> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const probe = new S3Client({});
+  const region = await probe.config.region().catch(() => undefined);
+  probe.destroy();
+  return region === undefined || region === '' ? 'us-east-1' : region;
 }

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
-import { cloudWatchLogs, kmsTagger, sqsClients } from './aws-clients.ts';
+import { cloudWatchLogs, kmsTagger, s3Archive, sqsClients } from './aws-clients.ts';
 import type { TagKey } from './aws-clients.ts';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
@@ -37,6 +37,9 @@ import { LiveTailSource } from './sources/live-tail.ts';
 import { printableText } from './printable-text.ts';
 import { ReplaySource, replayFiles } from './sources/replay-files.ts';
 import type { ReplayOptions } from './sources/replay-files.ts';
+import type { RecordBatch } from './record-batch.ts';
+import { replayS3, S3_SCHEME } from './sources/s3-archive.ts';
+import type { S3Api } from './sources/s3-api.ts';
 import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
 import { SqsSource } from './sources/sqs.ts';
 import { CheckpointFile } from './state/checkpoint-file.ts';
@@ -134,10 +137,33 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   core.selfMetrics.declareSource(source);
   const committer = new Committer(core.pipeline, new MemoryStore(core.local), core.stateMetrics);
   const errors: InputError[] = [];
-  for await (const batch of replayFiles(paths, replayOptions(config, deps.stdin), (error) => errors.push(error), deps.signal)) await committer.deliver(source.name, batch);
+  const onError = (error: InputError): void => {
+    errors.push(error);
+  };
+  for await (const batch of replayPaths(paths, config, core.selfMetrics, deps, onError)) await committer.deliver(source.name, batch);
   const exposition = await core.telemetry.exposition();
   await core.telemetry.shutdown();
   return { exposition, errors };
+}
+
+/** Every path in order: an s3:// location through the S3 archive reader (one client for all), a run of local paths through replayFiles. */
+async function* replayPaths(paths: readonly string[], config: Config, selfMetrics: SelfMetrics, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }, onError: (error: InputError) => void): AsyncGenerator<RecordBatch> {
+  const options = replayOptions(config, deps.stdin);
+  let s3: S3Api | undefined;
+  for (let i = 0; i < paths.length; ) {
+    if (deps.signal?.aborted === true) return;
+    const path = paths[i]!;
+    if (path.startsWith(S3_SCHEME)) {
+      s3 ??= await s3Archive(config, selfMetrics, deps.env);
+      yield* replayS3(path, s3, options, onError, deps.signal);
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < paths.length && !paths[end]!.startsWith(S3_SCHEME)) end++;
+    yield* replayFiles(paths.slice(i, end), options, onError, deps.signal);
+    i = end;
+  }
 }
 
 export interface ServiceDeps extends CoreDeps {

@@ -25,13 +25,14 @@ export function awsErrorKind(error: unknown): AwsErrorKind {
   const message = typeof e?.message === 'string' ? e.message : '';
   const status = e?.$metadata?.httpStatusCode;
   if (name === 'AbortError' || name === 'TimeoutError' || e?.code === 'ETIMEDOUT' || name === 'RequestTimeout') return 'timeout';
-  if (/Throttl|TooManyRequests|LimitExceeded|RequestLimitExceeded/.test(name) || status === 429) return 'throttled';
+  // S3 throttles with a 503 named SlowDown.
+  if (/Throttl|TooManyRequests|LimitExceeded|RequestLimitExceeded|^SlowDown$/.test(name) || status === 429) return 'throttled';
   // No credentials found by the default chain, or expired ones: a different fix from a missing permission.
   if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /ExpiredToken|RequestExpired/.test(name) || /Could not load credentials/.test(message)) return 'credentials';
   // By status too: a 401/403 the SDK cannot read (a proxy's or VPC endpoint's page) is named Unknown or SyntaxError.
   if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|NotAuthorized|Unauthorized/.test(name) || status === 401 || status === 403) return 'access_denied';
-  // SQS names a missing queue QueueDoesNotExist (query code AWS.SimpleQueueService.NonExistentQueue); KMS a missing key NotFoundException.
-  if (name === 'ResourceNotFoundException' || name === 'NotFoundException' || name === 'QueueDoesNotExist') return 'not_found';
+  // SQS names a missing queue QueueDoesNotExist (query code AWS.SimpleQueueService.NonExistentQueue); KMS a missing key NotFoundException; S3 NoSuchKey and NoSuchBucket.
+  if (name === 'ResourceNotFoundException' || name === 'NotFoundException' || name === 'QueueDoesNotExist' || name === 'NoSuchKey' || name === 'NoSuchBucket') return 'not_found';
   if (name === 'InvalidParameterException' && /token/i.test(message)) return 'invalid_token';
   // A live-tail session ending on time (SessionTimeoutException) is an event the source counts, not an error.
   if (name === 'SessionStreamingException') return 'network';

@@ -15,6 +15,7 @@ import {
   UnrecognizedClientException,
   ValidationException,
 } from '@aws-sdk/client-cloudwatch-logs';
+import { NoSuchBucket, NoSuchKey } from '@aws-sdk/client-s3';
 import { KmsThrottled, QueueDoesNotExist, RequestThrottled } from '@aws-sdk/client-sqs';
 import { AWS_ERROR_KINDS, awsErrorKind } from '../../src/sources/aws-errors.ts';
 
@@ -39,6 +40,10 @@ const CASES: [string, unknown, (typeof AWS_ERROR_KINDS)[number]][] = [
   ['SQS QueueDoesNotExist', new QueueDoesNotExist({ message: 'The specified queue does not exist.', ...meta(400) }), 'not_found'],
   ['SQS RequestThrottled', new RequestThrottled({ message: 'Rate exceeded', ...meta(400) }), 'throttled'],
   ['SQS KmsThrottled (an SSE-KMS queue)', new KmsThrottled({ message: 'Rate exceeded', ...meta(400) }), 'throttled'],
+  // S3 throttles with 503 SlowDown (an unmodeled code, so a plain S3ServiceException named by it).
+  ['S3 SlowDown', named('SlowDown', 'Please reduce your request rate.', meta(503)), 'throttled'],
+  ['S3 NoSuchKey', new NoSuchKey({ message: 'The specified key does not exist.', ...meta(404) }), 'not_found'],
+  ['S3 NoSuchBucket', new NoSuchBucket({ message: 'The specified bucket does not exist', ...meta(404) }), 'not_found'],
   ['ResourceNotFoundException', new ResourceNotFoundException({ message: 'The specified log group does not exist.', ...meta(400) }), 'not_found'],
   ['InvalidParameterException about the nextToken', new InvalidParameterException({ message: 'The specified nextToken is invalid.', ...meta(400) }), 'invalid_token'],
   ['InvalidParameterException about anything else', new InvalidParameterException({ message: 'Invalid filter pattern', ...meta(400) }), 'invalid_request'],

@@ -1,0 +1,134 @@
+// Replay of a CloudTrail trail's S3 archive: the log files under s3://BUCKET/PREFIX listed page by page and each
+// object's body streamed into the record decoder, never held whole.
+//
+// The layout is AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_..._.json.gz, with
+// digest files under CloudTrail-Digest/ beside CloudTrail/:
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html and
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html
+
+import type { Readable } from 'node:stream';
+import type { RecordStreamOptions } from '../decode/record-stream.ts';
+import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
+import { InputError } from '../errors.ts';
+import type { RecordBatch } from '../record-batch.ts';
+import type { S3Api } from './s3-api.ts';
+
+export const S3_SCHEME = 's3://';
+
+export interface S3Location {
+  readonly bucket: string;
+  readonly prefix: string;
+}
+
+/** `s3://BUCKET/PREFIX` (the prefix may be empty); undefined for anything else. */
+export function parseS3Url(path: string): S3Location | undefined {
+  if (!path.startsWith(S3_SCHEME)) return undefined;
+  const rest = path.slice(S3_SCHEME.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  if (bucket === '') return undefined;
+  return { bucket, prefix: slash < 0 ? '' : rest.slice(slash + 1) };
+}
+
+/** A CloudTrail log file: gzipped JSON, not a digest file (those are .json.gz too, under CloudTrail-Digest/). */
+export function isLogFileKey(key: string): boolean {
+  return key.endsWith('.json.gz') && !key.includes('/CloudTrail-Digest/');
+}
+
+/** A prefix that reaches the region level of the layout: AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION[/]. */
+const REGION_LEVEL = /(?:^|\/)AWSLogs\/(?:o-[a-z0-9]+\/)?\d{12}\/CloudTrail\/[a-z0-9-]+\/?$/;
+/** The day a log file's key names. */
+const KEY_DAY = /\/CloudTrail\/[a-z0-9-]+\/(\d{4})\/(\d{2})\/(\d{2})\//;
+
+export interface DayRange {
+  /** YYYY-MM-DD, inclusive. */
+  readonly from?: string;
+  /** YYYY-MM-DD, inclusive. */
+  readonly to?: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The prefixes to list: one per day of the range when the prefix reaches the region level and the range is bounded
+ * on both sides (nothing outside it is listed), else the prefix itself (keys are then filtered by the day they name).
+ */
+export function listPrefixes(prefix: string, days: DayRange): string[] {
+  if (days.from === undefined || days.to === undefined || !REGION_LEVEL.test(prefix)) return [prefix];
+  const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const prefixes: string[] = [];
+  for (let t = Date.parse(`${days.from}T00:00:00Z`); t <= Date.parse(`${days.to}T00:00:00Z`); t += DAY_MS) {
+    prefixes.push(`${base}${new Date(t).toISOString().slice(0, 10).replaceAll('-', '/')}/`);
+  }
+  return prefixes;
+}
+
+/** Whether a key's day (when it names one) is inside the range. */
+export function inDayRange(key: string, days: DayRange): boolean {
+  const match = KEY_DAY.exec(key);
+  if (match === null) return days.from === undefined && days.to === undefined;
+  const day = `${match[1]}-${match[2]}-${match[3]}`;
+  return (days.from === undefined || day >= days.from) && (days.to === undefined || day <= days.to);
+}
+
+/** Every log file key under the location (and inside the range), page by page in S3's order. */
+async function* logFileKeys(api: S3Api, location: S3Location, days: DayRange, signal: AbortSignal | undefined): AsyncGenerator<string> {
+  for (const prefix of listPrefixes(location.prefix, days)) {
+    let token: string | undefined;
+    do {
+      const page = await api.listObjectsV2({ Bucket: location.bucket, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }, signal);
+      for (const object of page.Contents ?? []) {
+        const key = object.Key ?? '';
+        if (isLogFileKey(key) && inDayRange(key, days)) yield key;
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+}
+
+/** A function, so a check after an await is not narrowed away by one before it. */
+const aborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
+
+/** What a person reads: the S3 error code with its message, a cut stream, or the cause. */
+function reason(error: unknown): string {
+  if (error instanceof InputStreamError) return error.message;
+  const named = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  if (named.name === 'NoSuchKey') return 'no such object (NoSuchKey)';
+  if (named.name === 'AccessDenied') return 'access denied (AccessDenied): the reader needs s3:GetObject on it (and kms:Decrypt on an SSE-KMS trail)';
+  if (named.$metadata?.httpStatusCode !== undefined) return `${named.name ?? 'error'} (HTTP ${named.$metadata.httpStatusCode}): ${named.message ?? ''}`;
+  return named.message ?? String(error);
+}
+
+export interface S3ReplayOptions extends RecordStreamOptions {
+  readonly days?: DayRange;
+}
+
+/**
+ * Every record of every log file under `url`, file after file. An object that cannot be read or is cut short is
+ * reported to `onError` after the records read from it, and the next goes on; a listing that fails ends this location.
+ */
+export async function* replayS3(url: string, api: S3Api, options: S3ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+  const location = parseS3Url(url);
+  if (location === undefined) {
+    onError(new InputError(url, 'not an S3 location: give s3://BUCKET/PREFIX'));
+    return;
+  }
+  const days = options.days ?? {};
+  try {
+    for await (const key of logFileKeys(api, location, days, signal)) {
+      if (aborted(signal)) return;
+      const name = `${S3_SCHEME}${location.bucket}/${key}`;
+      try {
+        const object = await api.getObject({ Bucket: location.bucket, Key: key }, signal);
+        // In Node the body is the response stream (an IncomingMessage): its chunks go to the decoder as they arrive.
+        for await (const batch of decodeRecordStream(object.Body as Readable, options)) yield batch;
+      } catch (error) {
+        if (aborted(signal)) return;
+        onError(new InputError(name, reason(error)));
+      }
+    }
+  } catch (error) {
+    if (aborted(signal)) return;
+    onError(new InputError(url, `cannot list it: ${reason(error)}`));
+  }
+}
