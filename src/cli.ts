@@ -126,7 +126,7 @@ function iamPolicyRequest(options: IamPolicyOptions): IamPolicyRequest {
   const needed = sources.filter((source) => source !== 'replay' && source !== 'eventbridge');
   const heartbeatKeys = split(options.heartbeatKey);
   for (const arn of heartbeatKeys) if (parseHeartbeatKey(arn) === undefined) throw fail('--heartbeat-key', `expected KMS key ARNs such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, got ${JSON.stringify(arn)}`);
-  if (needed.length === 0 && heartbeatKeys.length === 0) throw fail('--source', 'replay reads local files and calls no AWS API: it needs no IAM policy');
+  if (needed.length === 0 && heartbeatKeys.length === 0) throw fail('--source', 'replay of local files calls no AWS API: it needs no IAM policy (replay s3:// needs s3:ListBucket and s3:GetObject on the trail bucket)');
   if (needed.includes('firehose') && (needed.length > 1 || heartbeatKeys.length > 0)) throw fail('--source', 'firehose\'s policy is for the role CloudWatch Logs assumes, not the exporter\'s: ask for it on its own (a push-only exporter\'s heartbeat policy: --source replay --heartbeat-key ...)');
   const sqs = needed.includes('sqs') ? sqsPolicyRequest(options, split, fail) : { queues: [], queueKeys: [] };
   // A queue URL names its account, and its region when it is an AWS one: sqs alone needs neither flag.

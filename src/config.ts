@@ -26,6 +26,9 @@ export interface Config {
   readonly listenAddress: ListenAddress;
   readonly sources: readonly SourceName[];
   readonly replayPaths: readonly string[];
+  /** replay s3://: the first and last day (YYYY-MM-DD, UTC) of the log files read. */
+  readonly replayFrom: string | undefined;
+  readonly replayTo: string | undefined;
   readonly logGroups: readonly string[];
   /** The push path's own Firehose streams and EventBridge rules (names or ARNs): a pipeline change naming one says so. */
   readonly firehoseStreams: readonly string[];
@@ -75,8 +78,21 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-/** Which commands take a setting. */
-type Scope = 'serve' | 'pipeline';
+/** Which commands take a setting: serve only, both, or replay only. */
+type Scope = 'serve' | 'pipeline' | 'replay';
+
+/** A calendar day as CloudTrail's S3 layout names it (YYYY/MM/DD), written YYYY-MM-DD. */
+const day = z
+  .string()
+  .transform((text, ctx) => {
+    const time = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : Number.NaN;
+    if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== text) {
+      ctx.addIssue({ code: 'custom', message: `expected a day as YYYY-MM-DD, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return text;
+  })
+  .optional();
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -314,6 +330,8 @@ export const SETTINGS = [
   { key: 'idleTimeout', flag: '--idle-timeout <duration>', env: 'KMS_EXPORTER_IDLE_TIMEOUT', scope: 'serve', default: '65s', description: 'an idle keep-alive connection is closed after this long (above the 60s idle timeout of the usual load balancers)', parse: duration(100, 3_600_000) },
   { key: 'maxConnections', flag: '--max-connections <n>', env: 'KMS_EXPORTER_MAX_CONNECTIONS', scope: 'serve', default: '512', description: 'open connections at most (keep it under the file descriptor limit); beyond it the oldest connection without a request in progress is closed, so a scrape still gets in', parse: positiveInt(1_000_000) },
   { key: 'replayPaths', flag: '--replay <paths>', env: 'KMS_EXPORTER_REPLAY', scope: 'serve', default: '', description: 'comma-separated files the replay source reads at start (- for stdin)', parse: list },
+  { key: 'replayFrom', flag: '--from <day>', env: 'KMS_EXPORTER_REPLAY_FROM', scope: 'replay', description: 'replay s3://: read only log files of this day (YYYY-MM-DD, UTC) and later; with --to and a prefix down to the region, only those days are listed', parse: day },
+  { key: 'replayTo', flag: '--to <day>', env: 'KMS_EXPORTER_REPLAY_TO', scope: 'replay', description: 'replay s3://: read only log files of this day (YYYY-MM-DD, UTC) and earlier', parse: day },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
   { key: 'labelKeyId', flag: '--label-key-id', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
   { key: 'labelPrincipal', flag: '--label-principal', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },
@@ -330,7 +348,7 @@ export const SETTINGS = [
 
 /** The commander options of the settings a command takes; values stay strings until {@link loadConfig}. */
 export function settingOptions(command: 'serve' | 'replay'): Option[] {
-  return SETTINGS.filter((setting) => command === 'serve' || setting.scope === 'pipeline').map((setting) => {
+  return SETTINGS.filter((setting) => setting.scope === 'pipeline' || setting.scope === command).map((setting) => {
     // Commander would set a switch to true whenever its variable is set, even to "false": read by switchesFromEnv instead.
     if ('boolean' in setting) return new Option(setting.flag, `${setting.description} (env: ${setting.env}=true|false)`);
     const option = new Option(setting.flag, setting.description).env(setting.env);
@@ -377,6 +395,13 @@ export function loadConfig(raw: Readonly<Record<string, unknown>>, overrides: Pa
     values[key] = result.data;
   }
   return Object.freeze({ ...values, ...overrides }) as Config;
+}
+
+/** The replay settings that are valid one by one but not together. */
+export function checkReplayConfig(config: Config): void {
+  if (config.replayFrom !== undefined && config.replayTo !== undefined && config.replayFrom > config.replayTo) {
+    throw new ConfigError('--from', 'KMS_EXPORTER_REPLAY_FROM', `${config.replayFrom} is after --to ${config.replayTo}`);
+  }
 }
 
 /** The serve settings that are valid one by one but not together, checked before anything starts. */

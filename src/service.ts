@@ -7,7 +7,7 @@ import { cloudWatchLogs, kmsTagger, s3Archive, sqsClients } from './aws-clients.
 import type { TagKey } from './aws-clients.ts';
 import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
-import { checkServeConfig, eventbridgeCredentials, firehoseAccessKey } from './config.ts';
+import { checkReplayConfig, checkServeConfig, eventbridgeCredentials, firehoseAccessKey } from './config.ts';
 import type { InputError } from './errors.ts';
 import { ListenError, NotRestoredError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
@@ -132,6 +132,7 @@ export interface ReplayResult {
 
 /** The replay command: every path through the pipeline, then the exposition; `signal` stops the reading (a stream that never ends) and keeps what was read. */
 export async function runReplay(paths: readonly string[], config: Config, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }): Promise<ReplayResult> {
+  checkReplayConfig(config);
   const core = await buildCore(config, deps);
   const source = { name: 'replay', errorKinds: ['unreadable_input'], eventKinds: [] };
   core.selfMetrics.declareSource(source);
@@ -149,13 +150,14 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
 /** Every path in order: an s3:// location through the S3 archive reader (one client for all), a run of local paths through replayFiles. */
 async function* replayPaths(paths: readonly string[], config: Config, selfMetrics: SelfMetrics, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }, onError: (error: InputError) => void): AsyncGenerator<RecordBatch> {
   const options = replayOptions(config, deps.stdin);
+  const days = { ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }), ...(config.replayTo === undefined ? {} : { to: config.replayTo }) };
   let s3: S3Api | undefined;
   for (let i = 0; i < paths.length; ) {
     if (deps.signal?.aborted === true) return;
     const path = paths[i]!;
     if (path.startsWith(S3_SCHEME)) {
       s3 ??= await s3Archive(config, selfMetrics, deps.env);
-      yield* replayS3(path, s3, options, onError, deps.signal);
+      yield* replayS3(path, s3, { ...options, days }, onError, deps.signal);
       i++;
       continue;
     }

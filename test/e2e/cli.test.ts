@@ -406,7 +406,7 @@ t.test('iam-policy validates its input and never prints a wildcard policy', asyn
   refused(['--log-group', 'org-trail', '--region', 'notaregion', '--account', '111122223333'], 'invalid --region: expected an AWS region such as us-east-1 or eu-west-1, got "notaregion"');
   refused(['--log-group', 'org-trail', '--account', '111122223333'], 'invalid --region: give the AWS region, or set AWS_REGION (a policy without one would be a wildcard)');
   refused(['--region', 'us-east-1', '--account', '111122223333'], 'invalid --log-group: name the CloudTrail log groups the poll and live-tail sources read (a policy for every group would be a wildcard)');
-  refused(['--source', 'replay', ...ok], 'invalid --source: replay reads local files and calls no AWS API: it needs no IAM policy');
+  refused(['--source', 'replay', ...ok], 'invalid --source: replay of local files calls no AWS API: it needs no IAM policy (replay s3:// needs s3:ListBucket and s3:GetObject on the trail bucket)');
   refused(['--source', 'eventbridge', ...ok], 'invalid --source: eventbridge is pushed to by an API destination and calls no AWS API: it needs no IAM policy');
   const ownOnly = "invalid --source: firehose's policy is for the role CloudWatch Logs assumes, not the exporter's: ask for it on its own (a push-only exporter's heartbeat policy: --source replay --heartbeat-key ...)";
   refused(['--source', 'poll,firehose', ...ok], ownOnly);

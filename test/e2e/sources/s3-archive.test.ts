@@ -108,3 +108,18 @@ t.test('a missing or unreadable object is an input error after the records of th
     'kms_exporter_aws_requests_total{operation="ListObjectsV2",outcome="throttled"} 1',
   ]);
 });
+
+t.test('--from/--to: with a prefix down to the region only the days inside are listed; above it, the keys are filtered by their day', async (t) => {
+  const { fake, localPaths, keys } = await archive(t);
+  const days = { from: '2026-11-19', to: '2026-11-20' };
+  const local = await replay(localPaths.slice(1), {});
+  const byDay = await replay([`s3://${BUCKET}/${TRAIL}`], ENV(fake), days);
+  t.same(byDay.errors, []);
+  t.equal(withoutAwsCalls(byDay.exposition), withoutAwsCalls(local.exposition));
+  t.same(fake.api.requests().filter((r) => r.startsWith('ListObjectsV2')).map((r) => new URLSearchParams(r.split(' ')[2]).get('prefix')), [`${TRAIL}/2026/11/19/`, `${TRAIL}/2026/11/20/`], 'one listing per day, nothing outside');
+  t.same(fake.api.requests().filter((r) => r.startsWith('GetObject')), keys.slice(1).map((key) => `GetObject 200 ${key}`));
+  const filtered = await replay([`s3://${BUCKET}/AWSLogs/`], ENV(fake), days);
+  t.equal(withoutAwsCalls(filtered.exposition), withoutAwsCalls(local.exposition));
+  await t.rejects(replay([`s3://${BUCKET}/AWSLogs/`], ENV(fake), { from: '2026-11-20', to: '2026-11-19' }), { message: 'invalid --from (KMS_EXPORTER_REPLAY_FROM): 2026-11-20 is after --to 2026-11-19' });
+  t.throws(() => loadConfig({ from: '2026-02-30' }), { message: 'invalid --from (KMS_EXPORTER_REPLAY_FROM): expected a day as YYYY-MM-DD, got "2026-02-30"' });
+});
