@@ -545,10 +545,19 @@ async function* inflateIfGzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buff
     for await (const chunk of all()) yield Buffer.from(chunk);
   }
   const gunzip = createGunzip();
-  const inflated = Readable.from(copies(), { highWaterMark: 1 }).pipe(gunzip);
+  const source = Readable.from(copies(), { highWaterMark: 1 });
+  // pipe() does not forward a failing read (a connection dropped mid-body): without this it is an uncaught error.
+  let readFailure: { readonly error: unknown } | undefined;
+  source.once('error', (error) => {
+    readFailure = { error };
+    gunzip.destroy(error);
+  });
+  const inflated = source.pipe(gunzip);
   try {
     for await (const chunk of inflated) yield chunk as Buffer;
   } catch (error) {
+    // The input's own failure, as the reader reports it (a file's errno, a connection's reset), not as bad gzip.
+    if (readFailure !== undefined) throw readFailure.error;
     if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') throw new InputStreamError('gzip stream is truncated', 'truncated');
     throw new InputStreamError(`gzip stream is corrupt (${(error as Error).message})`, 'bad_gzip');
   }

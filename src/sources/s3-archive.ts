@@ -95,6 +95,8 @@ function reason(error: unknown): string {
   const named = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   if (named.name === 'NoSuchKey') return 'no such object (NoSuchKey)';
   if (named.name === 'AccessDenied') return 'access denied (AccessDenied): the reader needs s3:GetObject on it (and kms:Decrypt on an SSE-KMS trail)';
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ECONNRESET' || named.message === 'aborted') return 'the connection dropped while reading it: what was read before is counted';
   if (named.$metadata?.httpStatusCode !== undefined) return `${named.name ?? 'error'} (HTTP ${named.$metadata.httpStatusCode}): ${named.message ?? ''}`;
   return named.message ?? String(error);
 }

@@ -372,3 +372,20 @@ t.test('binary input is refused naming the same first bytes however the stream i
     t.same(differing, [], `${buf === plain ? 'plain' : 'gzip'}: every cut gives the same result`);
   }
 });
+
+t.test('a read that fails mid-gzip (a connection reset) rejects the stream with that error, after the records inflated before it, and is never uncaught', async (t) => {
+  const gzip = gzipSync(jsonl(Array.from({ length: 2000 }, (_, i) => record('DisableKey', `e${i}`))));
+  const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+  async function* failing(): AsyncGenerator<Buffer> {
+    yield gzip.subarray(0, gzip.length >> 1);
+    // The reset comes later, as over a network: what was inflated meanwhile has gone out.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    throw reset;
+  }
+  let records = 0;
+  const error = await (async () => {
+    for await (const batch of decodeRecordStream(failing(), OPTIONS)) records += batch.records.length;
+  })().then(() => undefined, (caught: unknown) => caught);
+  t.equal(error, reset, 'the read error itself, for the reader to name');
+  t.ok(records > 0 && records < 2000, `the records inflated before it (${records})`);
+});

@@ -2,6 +2,7 @@
 // same files replayed locally; digest files and other objects skipped; a missing or unreadable object reported without stopping the others.
 import t from 'tap';
 import type { Test } from 'tap';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +41,8 @@ interface Archive {
   readonly keys: string[];
 }
 
-async function archive(t: Test): Promise<Archive> {
-  const fake = await startFakeS3();
+async function archive(t: Test, pageSize?: number): Promise<Archive> {
+  const fake = await startFakeS3(pageSize === undefined ? {} : { pageSize });
   t.teardown(() => fake.close());
   const dir = mkdtempSync(join(tmpdir(), 'kce-s3-archive-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -122,4 +123,36 @@ t.test('--from/--to: with a prefix down to the region only the days inside are l
   t.equal(withoutAwsCalls(filtered.exposition), withoutAwsCalls(local.exposition));
   await t.rejects(replay([`s3://${BUCKET}/AWSLogs/`], ENV(fake), { from: '2026-11-20', to: '2026-11-19' }), { message: 'invalid --from (KMS_EXPORTER_REPLAY_FROM): 2026-11-20 is after --to 2026-11-19' });
   t.throws(() => loadConfig({ from: '2026-02-30' }), { message: 'invalid --from (KMS_EXPORTER_REPLAY_FROM): expected a day as YYYY-MM-DD, got "2026-02-30"' });
+});
+
+t.test('pages of the listing followed to the end; an object gone by the time it is read and a body cut short are input errors, the others read', async (t) => {
+  const { fake, localPaths, keys } = await archive(t, 2);
+  fake.api.failNext('GetObject', 'NoSuchKey');
+  const gone = await replay([`s3://${BUCKET}/AWSLogs/`], ENV(fake));
+  t.same(gone.errors.map((error) => error.message), [`s3://${BUCKET}/${keys[0]!}: no such object (NoSuchKey)`]);
+  t.equal(withoutAwsCalls(gone.exposition), withoutAwsCalls((await replay(localPaths.slice(1), {})).exposition));
+  t.equal(fake.api.requests().filter((r) => r.startsWith('ListObjectsV2 200')).length, 3, 'six objects (log files, digest, others) in pages of 2');
+  fake.api.failNext('GetObject', { cut: 100 });
+  const cut = await replay([`s3://${BUCKET}/${TRAIL}/`], ENV(fake));
+  t.same(cut.errors.map((error) => error.message), [`s3://${BUCKET}/${keys[0]!}: the connection dropped while reading it: what was read before is counted`]);
+  t.match(cut.exposition, /kms_exporter_records_total\{source="replay",result="matched"\} \d+/);
+});
+
+t.test('the command: replay s3://... prints the exposition on stdout, each unreadable object on stderr, and exits 1', async (t) => {
+  const { fake, keys } = await archive(t);
+  fake.api.denyObject(BUCKET, keys[2]!);
+  const root = join(import.meta.dirname, '../../..');
+  const child = spawn(process.execPath, [join(root, 'src/main.ts'), 'replay', '--from', '2026-11-19', `s3://${BUCKET}/${TRAIL}`], {
+    cwd: root,
+    env: { PATH: process.env['PATH'] ?? '', ...ENV(fake), AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.equal(status, 1);
+  t.equal(stderr, `kms-change-exporter: s3://${BUCKET}/${keys[2]!}: access denied (AccessDenied): the reader needs s3:GetObject on it (and kms:Decrypt on an SSE-KMS trail)\n`);
+  t.match(stdout, /kms_config_changes_total\{/);
+  t.same(fake.api.requests().filter((r) => r.startsWith('GetObject')), [`GetObject 200 ${keys[1]!}`, `GetObject 403 ${keys[2]!}`], '--from: the first day is not read');
 });

@@ -10,8 +10,11 @@ import type { AddressInfo } from 'node:net';
 
 export type S3Operation = 'ListObjectsV2' | 'GetObject';
 
-/** A scripted fault: S3's throttle (503 SlowDown), a 500 InternalError, a 403 AccessDenied, or a body cut after `afterBytes`. */
-export type S3Fault = 'SlowDown' | 'InternalError' | 'AccessDenied' | { readonly cut: number };
+/**
+ * A scripted fault: S3's throttle (503 SlowDown), a 500 InternalError, a 403 AccessDenied, a 404 NoSuchKey (an object
+ * listed, then expired by a lifecycle rule before it was read), or a body cut after `cut` bytes.
+ */
+export type S3Fault = 'SlowDown' | 'InternalError' | 'AccessDenied' | 'NoSuchKey' | { readonly cut: number };
 
 export interface FakeS3Api {
   putObject(bucket: string, key: string, body: Buffer, lastModified?: Date): void;
@@ -63,6 +66,7 @@ const FAULTS: Readonly<Record<string, () => S3Error>> = {
   SlowDown: () => new S3Error(503, 'SlowDown', 'Please reduce your request rate.'),
   InternalError: () => new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.'),
   AccessDenied: () => new S3Error(403, 'AccessDenied', 'Access Denied'),
+  NoSuchKey: () => new S3Error(404, 'NoSuchKey', 'The specified key does not exist.'),
 };
 
 function sendError(res: ServerResponse, error: S3Error, requestId: string, head: boolean): void {
@@ -87,7 +91,13 @@ function parseRange(header: string, size: number): { start: number; end: number 
   return { start, end: last === '' ? size - 1 : Math.min(Number(last), size - 1) };
 }
 
-export async function startFakeS3(): Promise<FakeS3> {
+export interface FakeS3Options {
+  /** Most keys per ListObjectsV2 page whatever max-keys asks; S3's is 1,000. Lower it to page small buckets. */
+  readonly pageSize?: number;
+}
+
+export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> {
+  const pageSize = options.pageSize ?? MAX_KEYS;
   const buckets = new Map<string, Map<string, StoredObject>>();
   const denied = new Set<string>();
   const scripted: { operation: S3Operation | '*'; fault: S3Fault; times: number }[] = [];
@@ -127,7 +137,7 @@ export async function startFakeS3(): Promise<FakeS3> {
       const common = cut < 0 ? undefined : prefix + rest.slice(0, cut + delimiter.length);
       if (common !== undefined && common <= after) continue; // rolled into a prefix already returned
       if (common !== undefined && prefixes.at(-1) === common) continue;
-      if (contents.length + prefixes.length >= Math.min(maxKeys, MAX_KEYS)) {
+      if (contents.length + prefixes.length >= Math.min(maxKeys, pageSize)) {
         truncated = true;
         break;
       }
