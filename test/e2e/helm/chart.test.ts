@@ -178,7 +178,8 @@ function camelFromEnv(env: string): string {
 }
 
 /** The `config` keys the chart must offer: every setting it does not manage itself. */
-const configSettings = SETTINGS.filter((setting) => !CHART_MANAGED_ENV.has(setting.env));
+// The chart runs serve: replay-only settings (--from, --to) are no config keys.
+const configSettings = SETTINGS.filter((setting) => !CHART_MANAGED_ENV.has(setting.env) && setting.scope !== 'replay');
 
 // The smallest install: the defaults plus the one value without a default (a poller needs its log groups).
 const MINIMAL = ['--set', 'logGroups={trail}'];
