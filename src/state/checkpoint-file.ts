@@ -178,6 +178,9 @@ export class CheckpointFile implements StateStore {
   }
 
   async persist(commit: Commit): Promise<void> {
+    // Not before open: the file is another process's until the lock is ours, and what it holds must be restored before
+    // anything is written over it (a flush of deferred increments used to write it here, then open added it back: twice).
+    if (this.unlock === undefined) throw new StateUnavailableError(`not writing ${this.options.path}: ${this.state.detail}`);
     const checkpoint: Checkpoint = {
       version: CHECKPOINT_VERSION,
       writtenAt: new Date((this.options.now ?? Date.now)()).toISOString(),
