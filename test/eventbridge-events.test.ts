@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { unwrapEventBridgeEvent } from '../src/decode/eventbridge-event.ts';
 import { runReplay } from '../src/service.ts';
+import { eventBridgeEvent } from './support/eventbridge-event.ts';
 
 const KMS = join(import.meta.dirname, 'fixtures/cloudtrail');
 const PIPELINE = join(import.meta.dirname, 'fixtures/cloudtrail-pipeline');
@@ -19,21 +20,8 @@ const published = (dir: string): Record<string, unknown>[] =>
     .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>);
 const RECORDS = [...published(KMS), ...published(PIPELINE)];
 
-/** The envelope CloudTrail puts on the default bus (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html). */
-function onTheBus(record: Record<string, unknown>, detailType?: string): Record<string, unknown> {
-  const source = typeof record['eventSource'] === 'string' ? `aws.${record['eventSource'].split('.')[0]}` : 'aws.kms';
-  return {
-    version: '0',
-    id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-    'detail-type': detailType ?? (record['eventType'] === 'AwsServiceEvent' ? 'AWS Service Event via CloudTrail' : 'AWS API Call via CloudTrail'),
-    source,
-    account: record['recipientAccountId'] ?? '111122223333',
-    time: record['eventTime'],
-    region: record['awsRegion'] ?? 'us-east-1',
-    resources: [],
-    detail: record,
-  };
-}
+/** The envelope CloudTrail puts on the default bus, as the shared test helper builds it. */
+const onTheBus = (record: Record<string, unknown>, detailType?: string): Record<string, unknown> => eventBridgeEvent(record, detailType === undefined ? {} : { detailType });
 
 async function replay(lines: readonly unknown[]): Promise<{ readonly exposition: string; readonly counted: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'eventbridge-events-'));
