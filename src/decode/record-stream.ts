@@ -6,11 +6,12 @@
 // goes through a byte-level JSON scanner that yields one value at a time, so a large
 // file is never held whole: an S3 file's Records array is cut into its records.
 
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import type { InvalidReason, InvalidRecord, RawRecord, RecordBatch } from '../record-batch.ts';
 import { jsonErrorDetail } from './json-error.ts';
 import { unpackDocument } from './cloudtrail-document.ts';
+import { frameLogFile } from './log-file-document.ts';
 import { EVENT_NAME_KEY_LENGTH, findEventNameKey, keyNamesCandidate, mayBeChangeBytes } from './prefilter.ts';
 
 export interface RecordStreamOptions {
@@ -544,17 +545,19 @@ async function* inflateIfGzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buff
   async function* copies(): AsyncGenerator<Buffer> {
     for await (const chunk of all()) yield Buffer.from(chunk);
   }
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   const source = Readable.from(copies(), { highWaterMark: 1 });
   // pipe() does not forward a failing read (a connection dropped mid-body): without this it is an uncaught error.
   let readFailure: { readonly error: unknown } | undefined;
   source.once('error', (error) => {
     readFailure = { error };
-    gunzip.destroy(error);
+    // What came before the failure is inflated and framed, then the failure is the reader's to name.
+    gunzip.end();
   });
   const inflated = source.pipe(gunzip);
   try {
     for await (const chunk of inflated) yield chunk as Buffer;
+    if (readFailure !== undefined) throw readFailure.error;
   } catch (error) {
     // The input's own failure, as the reader reports it (a file's errno, a connection's reset), not as bad gzip.
     if (readFailure !== undefined) throw readFailure.error;
@@ -619,14 +622,106 @@ function notCloudTrail(head: Buffer): InputStreamError {
   return new InputStreamError(`not CloudTrail: binary data (starting ${start}), not JSON Lines, a CloudTrail log file or a CloudWatch Logs subscription payload`, undefined);
 }
 
+/** An input this small (as it comes, gzip or not) is read whole before it is decoded. */
+const WHOLE_INPUT_BYTES = 4 * 1024 * 1024;
+/** ...and inflated at once when it inflates to at most this much; else it is streamed like a large one. */
+const WHOLE_INFLATED_BYTES = 32 * 1024 * 1024;
+/** The pieces an input held whole is framed in: one batch each, as if read from a file. */
+const WHOLE_SLICE_BYTES = 1024 * 1024;
+
+function* slices(buf: Buffer): Generator<Buffer> {
+  for (let at = 0; at < buf.length; at += WHOLE_SLICE_BYTES) yield buf.subarray(at, at + WHOLE_SLICE_BYTES);
+}
+
+async function* fromIterable(chunks: Iterable<Buffer>): AsyncGenerator<Buffer> {
+  yield* chunks;
+}
+
+/** The held chunks, then the rest of the input (the same iterator, so nothing is read twice). */
+async function* heldThenRest(held: readonly Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* held;
+  for (let next = await rest.next(); next.done !== true; next = await rest.next()) yield next.value;
+}
+
+/** The held chunks, then the read failure that ended the input. */
+async function* heldThenFailure(held: readonly Buffer[], failure: unknown): AsyncGenerator<Buffer> {
+  yield* held;
+  throw failure;
+}
+
+/** A whole gzip input inflated in one call (all its members), or undefined when it is damaged or too large: the stream then reads it and says how. */
+function inflateWhole(buf: Buffer, limit: number): Buffer | undefined {
+  // The trailer's size (of the last member, modulo 2^32) sizes the output: one buffer instead of 16 KiB pieces joined at the end.
+  const size = buf.length >= 18 ? buf.readUInt32LE(buf.length - 4) : 0;
+  const chunkSize = Math.min(limit, Math.max(64 * 1024, size + 64));
+  try {
+    return gunzipSync(buf, { maxOutputLength: limit, chunkSize });
+  } catch {
+    return undefined;
+  }
+}
+
+function isGzip(buf: Buffer): boolean {
+  return buf[0] === GZIP_MAGIC[0] && buf[1] === GZIP_MAGIC[1];
+}
+
 /**
  * Decodes a byte stream into record batches, one per input chunk. Bad records are
  * reported in the batches; a stream that cannot be read to its end throws
  * {@link InputStreamError} after every record before the fault has been yielded.
  * The records and the invalid ones are a function of the bytes alone, never of how
  * they were cut into chunks.
+ *
+ * A small input (an S3 log file is a few hundred kilobytes of gzip) is read whole and
+ * inflated in one call, and a log file in CloudTrail's own form is cut by the fast framer
+ * ({@link frameLogFile}); anything else, or anything in doubt, takes the streaming path,
+ * which decides every byte the same way.
  */
 export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options: RecordStreamOptions = DEFAULT_RECORD_STREAM_OPTIONS): AsyncGenerator<RecordBatch> {
+  const iterator = input[Symbol.asyncIterator]();
+  const held: Buffer[] = [];
+  let bytes = 0;
+  let ended = false;
+  try {
+    while (bytes <= WHOLE_INPUT_BYTES) {
+      const next = await iterator.next();
+      if (next.done === true) {
+        ended = true;
+        break;
+      }
+      // The reader may reuse its buffer once we pull again.
+      held.push(Buffer.from(next.value));
+      bytes += next.value.length;
+    }
+  } catch (failure) {
+    yield* decodeStreaming(heldThenFailure(held, failure), options);
+    return;
+  }
+  if (!ended) {
+    yield* decodeStreaming(heldThenRest(held, iterator), options);
+    return;
+  }
+  const whole = held.length === 1 ? held[0]! : Buffer.concat(held, bytes);
+  const inflated = isGzip(whole) ? inflateWhole(whole, Math.min(WHOLE_INFLATED_BYTES, options.maxDocumentBytes)) : whole;
+  if (inflated === undefined) {
+    yield* decodeStreaming(fromIterable(slices(whole)), options);
+    return;
+  }
+  const framed = frameLogFile(inflated, 0, inflated.length, options.maxRecordBytes);
+  if (framed !== undefined) {
+    if (framed.records.length > 0 || framed.skipped > 0) yield { records: framed.records, skipped: framed.skipped, invalid: [] };
+    return;
+  }
+  yield* frameStream(fromIterable(slices(inflated)), options);
+}
+
+/** The streaming path alone, whatever the input's size: what {@link decodeRecordStream} must agree with (its tests compare them). */
+export function decodeStreaming(input: AsyncIterable<Buffer>, options: RecordStreamOptions = DEFAULT_RECORD_STREAM_OPTIONS): AsyncGenerator<RecordBatch> {
+  return frameStream(inflateIfGzip(input), options);
+}
+
+/** Frames inflated bytes (see {@link decodeRecordStream}); a fault of the inflation reaches it as an {@link InputStreamError}. */
+async function* frameStream(inflated: AsyncIterable<Buffer>, options: RecordStreamOptions): AsyncGenerator<RecordBatch> {
   const out = new BatchBuilder();
   let framer: Framer | undefined;
   const head = new Head();
@@ -634,7 +729,7 @@ export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options:
   // Binary input is refused naming its first 8 bytes: held until they are in, so the message does not depend on the cuts.
   let binaryHead: Buffer | undefined;
   try {
-    for await (const chunk of inflateIfGzip(input)) {
+    for await (const chunk of inflated) {
       if (binaryHead !== undefined) {
         binaryHead = Buffer.concat([binaryHead, chunk]);
         if (binaryHead.length >= BINARY_HEAD_BYTES) throw notCloudTrail(binaryHead);
