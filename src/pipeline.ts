@@ -13,14 +13,12 @@ import { assessChange } from './classify/assessment.ts';
 import type { Heartbeat, HeartbeatKey } from './classify/heartbeat-record.ts';
 import { heartbeatOf } from './classify/heartbeat-record.ts';
 import type { KeyIdentity } from './classify/key-identity.ts';
-import type { Classification, KmsChange } from './classify/kms-change.ts';
-import { classifyRecord } from './classify/kms-change.ts';
+import type { KmsChange } from './classify/kms-change.ts';
 import type { OwnPath, PipelineChange } from './classify/pipeline-change.ts';
-import { classifyPipelineRecord, NO_OWN_PATH } from './classify/pipeline-change.ts';
-import { unwrapEventBridgeEvent } from './decode/eventbridge-event.ts';
-import { jsonErrorDetail } from './decode/json-error.ts';
-import { mayBeChangeText } from './decode/prefilter.ts';
-import type { InvalidRecord, RawRecord, RecordBatch } from './record-batch.ts';
+import { NO_OWN_PATH } from './classify/pipeline-change.ts';
+import type { PreparedBatch } from './prepare-batch.ts';
+import { isPipelineChange, prepareBatch } from './prepare-batch.ts';
+import type { InvalidRecord, RecordBatch } from './record-batch.ts';
 import type { ChangeLogEvents } from './record/change-log-events.ts';
 import type { ChangeMetrics } from './record/change-metrics.ts';
 import type { HeartbeatMetrics } from './record/heartbeat-metrics.ts';
@@ -49,25 +47,6 @@ export interface PipelineDeps {
   readonly now?: () => number;
 }
 
-/** A change either catalog counts: a KMS change or a change of the pipeline itself (`kind: 'pipeline'`). */
-export type Candidate = KmsChange | PipelineChange;
-
-export function isPipelineChange(candidate: Candidate): candidate is PipelineChange {
-  return (candidate as PipelineChange).kind === 'pipeline';
-}
-
-/** A decoded and classified batch, not yet de-duplicated. */
-export interface PreparedBatch {
-  readonly source: string;
-  readonly receivedAt: number;
-  readonly ignored: number;
-  readonly invalid: readonly InvalidRecord[];
-  /** Every change in the batch, of either catalog, in order, duplicates included (de-duplicated together by eventID). */
-  readonly candidates: readonly Candidate[];
-  /** Each candidate's parsed record, same index: read for its findings once it is known to be fresh (not for duplicates). */
-  readonly records: readonly unknown[];
-}
-
 export interface BatchOutcome extends BatchCounts {
   /** The KMS changes recorded by this batch, in order (duplicates excluded). */
   readonly changes: readonly KmsChange[];
@@ -85,48 +64,6 @@ export class Effects {
   readonly pipelineChanges: { readonly change: PipelineChange; readonly receivedAt: number }[] = [];
   readonly heartbeats: { readonly source: string; readonly heartbeat: Heartbeat; readonly eventTime: number; readonly receivedAt: number }[] = [];
   readonly invalid: { readonly source: string; readonly invalid: InvalidRecord }[] = [];
-}
-
-type Parsed = Classification | { readonly kind: 'pipeline_change'; readonly change: PipelineChange };
-
-const IGNORED_RECORD = { classification: { kind: 'ignored' } as Parsed, record: undefined };
-
-/** Either catalog's verdict: a record KMS's catalog does not know may be a change of the pipeline itself. */
-function classifyEither(value: unknown, own: OwnPath): Parsed {
-  const kms = classifyRecord(value);
-  return kms.kind === 'ignored' ? classifyPipelineRecord(value, own) : kms;
-}
-
-/**
- * The classification of a parsed value, and the CloudTrail record it came from (the findings read its request
- * parameters): an EventBridge event is judged by the record in its detail, whichever path brought it.
- */
-function judge(value: unknown, own: OwnPath): { readonly classification: Parsed; readonly record: unknown } {
-  const unwrapped = unwrapEventBridgeEvent(value);
-  switch (unwrapped.kind) {
-    case 'not_eventbridge':
-      return { classification: classifyEither(value, own), record: value };
-    case 'cloudtrail':
-      return { classification: classifyEither(unwrapped.record, own), record: unwrapped.record };
-    case 'other_detail_type':
-      return IGNORED_RECORD;
-    case 'invalid':
-      return { classification: { kind: 'invalid', ...unwrapped.invalid }, record: undefined };
-  }
-}
-
-/** The classification, and the parsed record it came from. */
-function parse(raw: RawRecord, own: OwnPath): { readonly classification: Parsed; readonly record: unknown } {
-  if (typeof raw !== 'string') return judge(raw, own);
-  // Sources that hand over whole log events (poll, live tail, Firehose) get the same raw prefilter as replay.
-  if (!mayBeChangeText(raw)) return IGNORED_RECORD;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    return { classification: { kind: 'invalid', reason: 'malformed_json', detail: jsonErrorDetail(error) }, record: undefined };
-  }
-  return judge(value, own);
 }
 
 /** An alias name as KMS allows it: `alias/` then 1 to 250 of letters, digits, `/`, `_`, `-`. */
@@ -189,20 +126,7 @@ export class Pipeline {
   }
 
   prepare(source: string, batch: RecordBatch): PreparedBatch {
-    const invalid: InvalidRecord[] = [...batch.invalid];
-    const candidates: Candidate[] = [];
-    const records: unknown[] = [];
-    let ignored = batch.skipped;
-    for (const raw of batch.records) {
-      const { classification: result, record } = parse(raw, this.deps.ownPath ?? NO_OWN_PATH);
-      if (result.kind === 'ignored') ignored++;
-      else if (result.kind === 'invalid') invalid.push({ reason: result.reason, detail: result.detail });
-      else {
-        candidates.push(result.change);
-        records.push(record);
-      }
-    }
-    return { source, receivedAt: this.now(), ignored, invalid, candidates, records };
+    return prepareBatch(source, batch, this.deps.ownPath ?? NO_OWN_PATH, this.now());
   }
 
   private aliasesOf(change: KmsChange): (keyId: string, key: KeyIdentity) => readonly string[] {

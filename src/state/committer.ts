@@ -6,7 +6,8 @@
 
 import { Mutex } from 'async-mutex';
 import { StateInDoubtError, StateUnavailableError } from '../errors.ts';
-import type { BatchOutcome, PreparedBatch } from '../pipeline.ts';
+import type { BatchOutcome } from '../pipeline.ts';
+import type { PreparedBatch } from '../prepare-batch.ts';
 import { Effects } from '../pipeline.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { RecordBatch } from '../record-batch.ts';
