@@ -11,7 +11,8 @@ import type { Config } from './config.ts';
 import { parseQueueUrl } from './catalog/queue-url.ts';
 import type { QueueUrl } from './catalog/queue-url.ts';
 import { AWS_REGION_SYNTAX, loadConfig, settingOptions, SOURCES, switchesFromEnv } from './config.ts';
-import { ConfigError, ListenError } from './errors.ts';
+import { ConfigError, HistoryRangeError, ListenError } from './errors.ts';
+import { writeChunks } from './record/openmetrics-writer.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { buildService, runReplay } from './service.ts';
 import { operatorLog } from './telemetry.ts';
@@ -81,15 +82,23 @@ async function replay(paths: readonly string[], config: Config, env: NodeJS.Proc
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
-  process.stdout.write(result.exposition);
-  closeLogsFile(logsFd);
-  for (const error of result.errors) process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
+  // A history whose range is too long is refused before its first chunk; the input errors are still told.
+  let refused: HistoryRangeError | undefined;
+  try {
+    await writeChunks(result.output, process.stdout);
+  } catch (error) {
+    if (!(error instanceof HistoryRangeError)) throw error;
+    refused = error;
+  } finally {
+    closeLogsFile(logsFd);
+  }
+  for (const error of [...result.errors, ...(refused === undefined ? [] : [refused])]) process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
   if (stop.signal.aborted) {
     const signal = String(stop.signal.reason);
     process.stderr.write(`${SERVICE_NAME}: stopped by ${signal}: the metrics are of what was read until then\n`);
     return SIGNAL_EXIT[signal] ?? 1;
   }
-  return result.errors.length > 0 ? 1 : 0;
+  return result.errors.length > 0 || refused !== undefined ? 1 : 0;
 }
 
 interface IamPolicyOptions {

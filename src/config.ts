@@ -16,6 +16,7 @@ import { LIVE_TAIL_MAX_LOG_GROUPS } from './sources/live-tail.ts';
 
 export const SOURCES = ['poll', 'live-tail', 'firehose', 'eventbridge', 'replay', 'sqs'] as const;
 export type SourceName = (typeof SOURCES)[number];
+export const REPLAY_OUTPUTS = ['prometheus', 'openmetrics'] as const;
 
 export interface ListenAddress {
   readonly host: string;
@@ -29,6 +30,10 @@ export interface Config {
   /** replay s3://: the first and last day (YYYY-MM-DD, UTC) of the log files read. */
   readonly replayFrom: string | undefined;
   readonly replayTo: string | undefined;
+  /** replay: the plain exposition of the totals, or OpenMetrics history with timestamps (every --step). */
+  readonly replayOutput: (typeof REPLAY_OUTPUTS)[number];
+  /** ms, whole seconds: the step of the OpenMetrics history. */
+  readonly replayStep: number;
   readonly logGroups: readonly string[];
   /** The push path's own Firehose streams and EventBridge rules (names or ARNs): a pipeline change naming one says so. */
   readonly firehoseStreams: readonly string[];
@@ -269,6 +274,9 @@ const queueUrls = list.transform((urls, ctx): QueueUrl[] => {
   return queues;
 });
 
+/** OpenMetrics timestamps of whole seconds, and a day at most (a step is a sample per series). */
+const historyStep = duration(1000, 86_400_000).refine((ms) => ms % 1000 === 0, { message: 'expected whole seconds, such as 1m, 30s or 1h' });
+
 /** SQS takes visibility timeouts in whole seconds, up to 12 hours. */
 const visibilityTimeout = duration(1000, 43_200_000).refine((ms) => ms % 1000 === 0, { message: 'expected whole seconds (SQS takes the visibility timeout in seconds), such as 60s or 5m' });
 
@@ -332,6 +340,8 @@ export const SETTINGS = [
   { key: 'replayPaths', flag: '--replay <paths>', env: 'KMS_EXPORTER_REPLAY', scope: 'serve', default: '', description: 'comma-separated files the replay source reads at start (- for stdin)', parse: list },
   { key: 'replayFrom', flag: '--from <day>', env: 'KMS_EXPORTER_REPLAY_FROM', scope: 'replay', description: 'replay s3://: read only log files of this day (YYYY-MM-DD, UTC) and later; with --to and a prefix down to the region, only those days are listed', parse: day },
   { key: 'replayTo', flag: '--to <day>', env: 'KMS_EXPORTER_REPLAY_TO', scope: 'replay', description: 'replay s3://: read only log files of this day (YYYY-MM-DD, UTC) and earlier', parse: day },
+  { key: 'replayOutput', flag: '--output <format>', env: 'KMS_EXPORTER_REPLAY_OUTPUT', scope: 'replay', default: 'prometheus', description: 'prometheus: the text exposition of the totals; openmetrics: the change counters at every --step of the changes\' time range, with timestamps, for promtool tsdb create-blocks-from openmetrics', parse: oneOf(REPLAY_OUTPUTS) },
+  { key: 'replayStep', flag: '--step <duration>', env: 'KMS_EXPORTER_REPLAY_STEP', scope: 'replay', default: '1m', description: '--output openmetrics: the time between two samples of a series (whole seconds, at most 1d)', parse: historyStep },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
   { key: 'labelKeyId', flag: '--label-key-id', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
   { key: 'labelPrincipal', flag: '--label-principal', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },

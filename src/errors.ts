@@ -31,6 +31,17 @@ export class InputError extends Error {
   }
 }
 
+/** replay --output openmetrics cannot write the history it was asked for (its range is longer than a series may be). */
+export class HistoryRangeError extends Error {
+  override readonly name = 'HistoryRangeError';
+  readonly code = 'KMS_EXPORTER_HISTORY_RANGE';
+  readonly exitCode = 1;
+
+  constructor(reason: string) {
+    super(`--output openmetrics: ${reason}`);
+  }
+}
+
 /** The state store (checkpoint file or Redis/Valkey) cannot claim or persist right now: nothing of the commit was applied; retry later. */
 export class StateUnavailableError extends Error {
   override readonly name = 'StateUnavailableError';

@@ -22,8 +22,9 @@ import type { InvalidRecord, RecordBatch } from './record-batch.ts';
 import type { ChangeLogEvents } from './record/change-log-events.ts';
 import type { ChangeMetrics } from './record/change-metrics.ts';
 import type { HeartbeatMetrics } from './record/heartbeat-metrics.ts';
+import type { CounterHistory } from './record/counter-history.ts';
 import { CounterDelta } from './record/counter-ledger.ts';
-import type { CounterLedger } from './record/counter-ledger.ts';
+import type { CounterLedger, CounterSink, Labels } from './record/counter-ledger.ts';
 import type { BatchCounts } from './record/self-metrics.ts';
 import { SelfMetrics } from './record/self-metrics.ts';
 import type { KeyNames, KeyOp, KeyState } from './state/key-state.ts';
@@ -44,6 +45,8 @@ export interface PipelineDeps {
   readonly ownPath?: OwnPath;
   /** The canary keys of --heartbeat-key: their heartbeat records are the exporter's own, never counted as changes. */
   readonly heartbeat?: { readonly keys: readonly HeartbeatKey[]; readonly metrics: HeartbeatMetrics };
+  /** replay --output openmetrics: every change's counter increments, kept at its eventTime once applied. */
+  readonly history?: CounterHistory;
   readonly now?: () => number;
 }
 
@@ -64,6 +67,8 @@ export class Effects {
   readonly pipelineChanges: { readonly change: PipelineChange; readonly receivedAt: number }[] = [];
   readonly heartbeats: { readonly source: string; readonly heartbeat: Heartbeat; readonly eventTime: number; readonly receivedAt: number }[] = [];
   readonly invalid: { readonly source: string; readonly invalid: InvalidRecord }[] = [];
+  /** With a history: each change's counter increments (the same ones `counters` has) at the change's eventTime. */
+  readonly timed: { readonly eventTime: number; readonly name: string; readonly labels: Labels; readonly value: number }[] = [];
 }
 
 /** An alias name as KMS allows it: `alias/` then 1 to 250 of letters, digits, `/`, `_`, `-`. */
@@ -133,6 +138,20 @@ export class Pipeline {
     return (keyId, key) => this.deps.keyNames.aliasesOf({ accountId: key.accountId ?? change.accountId, region: key.region ?? change.region, keyId });
   }
 
+  /**
+   * Where one change's counter increments go: the batch's delta, and with a history also its timed
+   * increments, so the history has exactly the labels (limiter decisions included) the counters have.
+   */
+  private countersOf(into: Effects, eventTime: number): CounterSink {
+    if (this.deps.history === undefined) return into.counters;
+    return {
+      add(name, labels, value) {
+        into.counters.add(name, labels, value);
+        into.timed.push({ eventTime, name, labels, value });
+      },
+    };
+  }
+
   /** Adds a prepared batch's effects to `into`; `fresh[i]` says whether candidate i is counted (not a duplicate). */
   effects(prepared: PreparedBatch, fresh: readonly boolean[], into: Effects): BatchOutcome {
     const { source, receivedAt } = prepared;
@@ -152,7 +171,7 @@ export class Pipeline {
       // The pipeline's own events have their own counters and log event; KMS state, delay and last-event time stay KMS's.
       if (isPipelineChange(change)) {
         pipelineChanges.push(change);
-        this.deps.changeMetrics.recordPipeline(into.counters, change);
+        this.deps.changeMetrics.recordPipeline(this.countersOf(into, change.eventTime), change);
         into.pipelineChanges.push({ change, receivedAt });
         return;
       }
@@ -167,7 +186,7 @@ export class Pipeline {
       changes.push(change);
       // Assessed here, not in prepare: a poll re-reads its lateness window every cycle, and duplicates need no findings.
       const assessment = assessChange(change, prepared.records[i], { ...this.deps.assessment, aliasesOf: this.aliasesOf(change) });
-      this.deps.changeMetrics.record(into.counters, change, assessment);
+      this.deps.changeMetrics.record(this.countersOf(into, change.eventTime), change, assessment);
       into.keyOps.push(...keyOpsOf(change));
       const time = SelfMetrics.lastEventCandidate(change.eventTime, receivedAt);
       into.lastEvent.set(source, Math.max(into.lastEvent.get(source) ?? -Infinity, time));
@@ -179,6 +198,7 @@ export class Pipeline {
 
   apply(effects: Effects): void {
     this.deps.ledger.apply(effects.counters);
+    for (const { eventTime, name, labels, value } of effects.timed) this.deps.history?.add(eventTime, name, labels, value);
     for (const op of effects.keyOps) this.deps.keyState.apply(op);
     for (const { source, change, assessment, receivedAt } of effects.changes) {
       this.deps.selfMetrics.change(source, change.eventTime, receivedAt);

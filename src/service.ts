@@ -17,11 +17,13 @@ import { ChangeMetrics, exportAccountInfo, exportKeyState } from './record/chang
 import { loadAccounts, NO_ACCOUNTS } from './accounts-file.ts';
 import { loadExpectations } from './expectations/expectations-file.ts';
 import { NO_EXPECTATIONS } from './expectations/expectation-rules.ts';
+import { CounterHistory } from './record/counter-history.ts';
 import { CounterLedger } from './record/counter-ledger.ts';
 import { HeartbeatMetrics } from './record/heartbeat-metrics.ts';
 import { HeartbeatSender } from './heartbeat-sender.ts';
 import { processMetrics } from './record/process-metrics.ts';
 import { declareInstruments } from './record/instruments.ts';
+import { openMetricsChunks } from './record/openmetrics-writer.ts';
 import type { Instruments } from './record/instruments.ts';
 import { SelfMetrics } from './record/self-metrics.ts';
 import { StateMetrics } from './record/state-metrics.ts';
@@ -59,6 +61,8 @@ export interface CoreDeps {
   readonly now?: () => number;
   /** An open file descriptor the change log events are written to as JSON lines. */
   readonly logsFd?: number | undefined;
+  /** replay --output openmetrics: where the change counters' increments are kept by eventTime. */
+  readonly history?: CounterHistory;
 }
 
 /** What serve and replay share: telemetry, the counters, the key state and the pipeline. */
@@ -114,6 +118,7 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
     },
     ownPath: { logGroups: config.logGroups, deliveryStreams: config.firehoseStreams, rules: config.eventBridgeRules },
     ...(config.heartbeatKeys.length === 0 ? {} : { heartbeat: { keys: config.heartbeatKeys, metrics: heartbeatMetrics } }),
+    ...(deps.history === undefined ? {} : { history: deps.history }),
     now,
     onInvalid: (source, invalid) => warn('warn', { source, reason: invalid.reason }, `invalid record: ${printableText(invalid.detail)}`),
   });
@@ -128,12 +133,15 @@ export function replayOptions(config: Config, stdin: Readable): ReplayOptions {
 export interface ReplayResult {
   readonly exposition: string;
   readonly errors: readonly InputError[];
+  /** What stdout gets, made chunk by chunk: the exposition, or with --output openmetrics the history (it may throw a HistoryRangeError before the first chunk). */
+  readonly output: Iterable<string>;
 }
 
 /** The replay command: every path through the pipeline, then the exposition; `signal` stops the reading (a stream that never ends) and keeps what was read. */
 export async function runReplay(paths: readonly string[], config: Config, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }): Promise<ReplayResult> {
   checkReplayConfig(config);
-  const core = await buildCore(config, deps);
+  const history = config.replayOutput === 'openmetrics' ? new CounterHistory(config.replayStep) : undefined;
+  const core = await buildCore(config, history === undefined ? deps : { ...deps, history });
   const source = { name: 'replay', errorKinds: ['unreadable_input'], eventKinds: [] };
   core.selfMetrics.declareSource(source);
   const committer = new Committer(core.pipeline, new MemoryStore(core.local), core.stateMetrics);
@@ -144,7 +152,9 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   for await (const batch of replayPaths(paths, config, core.selfMetrics, deps, onError)) await committer.deliver(source.name, batch);
   const exposition = await core.telemetry.exposition();
   await core.telemetry.shutdown();
-  return { exposition, errors };
+  // The history runs to the end of --to's day when that is later than the last change.
+  const until = config.replayTo === undefined ? undefined : Date.parse(`${config.replayTo}T00:00:00Z`) + 86_400_000;
+  return { exposition, errors, output: history === undefined ? [exposition] : openMetricsChunks(history, until) };
 }
 
 /** Every path in order: an s3:// location through the S3 archive reader (one client for all), a run of local paths through replayFiles. */

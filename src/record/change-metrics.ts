@@ -6,7 +6,7 @@ import type { PipelineChange } from '../classify/pipeline-change.ts';
 import type { AccountDirectory } from '../accounts-file.ts';
 import type { KeyState } from '../state/key-state.ts';
 import type { Telemetry } from '../telemetry.ts';
-import type { CounterDelta, CounterLedger, Labels } from './counter-ledger.ts';
+import type { CounterLedger, CounterSink, Labels } from './counter-ledger.ts';
 import type { Instruments } from './instruments.ts';
 import { METRIC } from './instruments.ts';
 import type { StateMetrics } from './state-metrics.ts';
@@ -73,7 +73,7 @@ export class ChangeMetrics {
   }
 
   /** A change of the pipeline itself: kms_pipeline_changes_total or kms_pipeline_change_failures_total, never the KMS counters. */
-  recordPipeline(delta: CounterDelta, change: PipelineChange): void {
+  recordPipeline(delta: CounterSink, change: PipelineChange): void {
     const labels: Record<string, string> = {
       event_name: change.entry.eventName,
       event_source: change.entry.eventSource,
@@ -87,7 +87,7 @@ export class ChangeMetrics {
     else delta.add(METRIC.pipelineChanges, labels, 1);
   }
 
-  record(delta: CounterDelta, change: KmsChange, assessment: Assessment): void {
+  record(delta: CounterSink, change: KmsChange, assessment: Assessment): void {
     const expected = assessment.expectation === undefined ? 'false' : 'true';
     const labels: Record<string, string> = {
       event_name: change.entry.eventName,

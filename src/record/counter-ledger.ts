@@ -24,7 +24,13 @@ export const counterSeriesSchema = z.object({
 /** What a metric's owner says about a restored series: the labels to keep it under, or undefined to drop it. */
 export type AdmitLabels = (labels: Labels) => Labels | undefined;
 
-function seriesKey(name: string, labels: Labels): string {
+/** Where counter increments go: a batch's delta, or a sink that also keeps them elsewhere (the history of replay --output openmetrics). */
+export interface CounterSink {
+  add(name: string, labels: Labels, delta: number): void;
+}
+
+/** One series' identity: its name and labels, in any label order. */
+export function seriesKey(name: string, labels: Labels): string {
   const names = Object.keys(labels).sort();
   let key = name;
   for (const label of names) key += `\u0000${label}\u0001${labels[label]}`;
@@ -38,7 +44,7 @@ interface MutableSeries {
 }
 
 /** Increments not yet applied: one batch's (or one group commit's) effect on the counters. */
-export class CounterDelta {
+export class CounterDelta implements CounterSink {
   private readonly series = new Map<string, MutableSeries>();
 
   add(name: string, labels: Labels, delta: number): void {

@@ -40,7 +40,7 @@ export const METRIC = {
 /** The counters, all kept in the ledger. */
 export const LEDGER_COUNTERS = [METRIC.changes, METRIC.failures, METRIC.findings, METRIC.pipelineChanges, METRIC.pipelineFailures, METRIC.records, METRIC.invalidRecords, METRIC.sourceErrors, METRIC.sourceEvents, METRIC.awsRequests, METRIC.stateEvictions, METRIC.stateErrors] as const;
 
-const COUNTER_HELP: Readonly<Record<(typeof LEDGER_COUNTERS)[number], string>> = {
+export const COUNTER_HELP: Readonly<Record<(typeof LEDGER_COUNTERS)[number], string>> = {
   [METRIC.changes]: 'Successful AWS KMS configuration changes seen in CloudTrail.',
   [METRIC.failures]: 'Failed attempts at AWS KMS configuration changes (CloudTrail records with an errorCode).',
   [METRIC.findings]: 'Findings of KMS configuration changes (what a change does: a key policy opened, a grant to another account, a short deletion window...), once per change and finding, successful or failed.',

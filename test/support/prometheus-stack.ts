@@ -290,6 +290,10 @@ export interface PrometheusOptions {
   readonly interval?: string;
   /** More of the exporter's scrape config: scheme, tls_config, basic_auth. */
   readonly scrape?: Readonly<Record<string, unknown>>;
+  /** A data directory that already holds blocks (a backfill), instead of an empty one; the caller removes it. */
+  readonly storagePath?: string;
+  /** --storage.tsdb.retention.time: long, so that backfilled blocks older than the default 15 days stay. */
+  readonly retention?: string;
 }
 
 export async function startPrometheus(scope: Scope, options: PrometheusOptions): Promise<Prometheus> {
@@ -311,7 +315,8 @@ export async function startPrometheus(scope: Scope, options: PrometheusOptions):
     (port) =>
       new Child(scope, 'prometheus', command, [
         `--config.file=${configFile}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--storage.tsdb.path=${options.storagePath ?? join(dir, 'data')}`,
+        ...(options.retention === undefined ? [] : [`--storage.tsdb.retention.time=${options.retention}`]),
         `--web.listen-address=127.0.0.1:${port}`,
         '--log.level=warn',
       ]),
