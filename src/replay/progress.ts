@@ -100,7 +100,7 @@ export function formatRate(perSecond: number): string {
   return scaled(perSecond, RATE_UNITS, '');
 }
 
-/** 45s, 2m05s, 1h02m, 3d04h: two units at most, rounded up (a countdown that says 0s is done). */
+/** 45s, 2m05s, 1h02m, 3d04h: two units at most; seconds rounded up, so 0s is said only when nothing is left. */
 export function formatDuration(seconds: number): string {
   const s = Math.ceil(seconds);
   const pad = (n: number): string => String(n).padStart(2, '0');
