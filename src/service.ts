@@ -155,7 +155,7 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
 
 /** Every path in order: an s3:// location through the S3 archive reader (one client for all), a run of local paths through replayFiles. */
 async function* replayPaths(paths: readonly string[], config: Config, selfMetrics: SelfMetrics, deps: ReplayDeps, onError: (error: InputError) => void): AsyncGenerator<RecordBatch> {
-  const options = { ...replayOptions(config, deps.stdin), ...(deps.progress === undefined ? {} : { progress: deps.progress }) };
+  const options = { ...replayOptions(config, deps.stdin), ...(deps.progress?.live === true ? { progress: deps.progress } : {}) };
   const days = { ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }), ...(config.replayTo === undefined ? {} : { to: config.replayTo }) };
   let s3: S3Api | undefined;
   for (let i = 0; i < paths.length; ) {

@@ -17,6 +17,8 @@ export interface InputProgress {
 
 /** The whole replay's progress: the reader's reports, the pipeline's counts, and the end. */
 export interface Progress extends InputProgress {
+  /** False when nothing is shown (stderr is not a terminal): the readers then need not size their inputs. */
+  readonly live: boolean;
   /** Records read (whatever became of them) and the changes among them, batch by batch. */
   counted(records: number, changes: number): void;
   /** Clears the line for good (idempotent): after it, stderr and stdout are the command's own. */
@@ -158,6 +160,7 @@ class RateWindow {
 }
 
 const NO_PROGRESS: Progress = Object.freeze({
+  live: false,
   known: () => {},
   read: () => {},
   inputDone: () => {},
@@ -167,6 +170,7 @@ const NO_PROGRESS: Progress = Object.freeze({
 
 /** The progress line on a terminal; on anything else (a file, a pipe, a CI log) nothing at all. */
 export class ReplayProgress implements Progress {
+  readonly live = true;
   private readonly terminal: Terminal;
   private readonly clock: ProgressClock;
   private readonly window = new RateWindow();
@@ -263,6 +267,23 @@ export async function localSize(path: string): Promise<number | undefined> {
   } catch {
     return 0;
   }
+}
+
+/** Stats at once: a stat is a thread-pool round trip, and 16 in flight size 100,000 files in about a second instead of seven. */
+const STAT_CONCURRENCY = 16;
+
+/** Each path's size ({@link localSize}), in order. */
+export async function localSizes(paths: readonly string[]): Promise<(number | undefined)[]> {
+  const sizes: (number | undefined)[] = new Array<number | undefined>(paths.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      const i = next++;
+      sizes[i] = await localSize(paths[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, paths.length) }, worker));
+  return sizes;
 }
 
 /** `chunks` unchanged, each one's length reported to `progress` as it passes. */

@@ -6,7 +6,7 @@ import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
-import { countingBytes, localSize } from '../replay/progress.ts';
+import { countingBytes, localSizes } from '../replay/progress.ts';
 import type { InputProgress } from '../replay/progress.ts';
 import { COMMIT_FAILED } from './source.ts';
 import type { Source, SourceContext, SourceStatus } from './source.ts';
@@ -104,7 +104,7 @@ async function* untilAborted(input: AsyncIterable<Buffer>, signal: AbortSignal |
 export async function* replayFiles(paths: readonly string[], options: ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
   const buffers: ReadBuffers = { a: Buffer.allocUnsafe(READ_CHUNK_BYTES), b: Buffer.allocUnsafe(READ_CHUNK_BYTES) };
   const { progress } = options;
-  if (progress !== undefined) for (const path of paths) progress.known(1, await localSize(path));
+  if (progress !== undefined) for (const size of await localSizes(paths)) progress.known(1, size);
   for (const path of paths) {
     if (signal?.aborted === true) return;
     const name = path === '-' ? 'stdin' : path;

@@ -90,6 +90,7 @@ t.test('stderr redirected to a file: nothing of the line, there or on the termin
 
 /** Every call as text, consecutive reads summed (how a body is cut into chunks is not the contract). */
 class RecordingProgress implements Progress {
+  readonly live = true;
   readonly calls: string[] = [];
 
   known(files: number, bytes: number | undefined): void {

@@ -119,6 +119,7 @@ t.test('on a TTY: redrawn in place 4 times a second, only when it changed, from 
   const terminal = new FakeTerminal(true);
   const timer = new FakeTimer();
   const progress = ReplayProgress.start(terminal, timer);
+  t.equal(progress.live, true);
   t.same(timer.intervals, [250], 'one timer, every 250 ms');
   t.equal(terminal.take(), '', 'nothing before the first tick');
 
@@ -194,6 +195,7 @@ t.test('not a TTY (a file, a pipe): zero bytes, and no timer', async (t) => {
     progress.inputDone();
     timer.advance(2000);
     progress.stop();
+    t.equal(progress.live, false);
     t.equal(terminal.written, '', `isTTY ${String(isTTY)}`);
     t.same(timer.intervals, [], `isTTY ${String(isTTY)}: no timer`);
   }

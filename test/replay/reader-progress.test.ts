@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
+import { localSizes } from '../../src/replay/progress.ts';
 import type { Progress } from '../../src/replay/progress.ts';
 import { runReplay } from '../../src/service.ts';
 import { replayFiles } from '../../src/sources/replay-files.ts';
@@ -20,9 +21,14 @@ const TRAIL = new URL('../../examples/trail.jsonl.gz', import.meta.url).pathname
 
 /** Every call, in order, as text; consecutive reads of one input summed (how a stream is cut into chunks is not the contract). */
 class RecordingProgress implements Progress {
+  readonly live: boolean;
   readonly calls: string[] = [];
   records = 0;
   changes = 0;
+
+  constructor(live = true) {
+    this.live = live;
+  }
 
   known(files: number, bytes: number | undefined): void {
     this.calls.push(`known ${files} ${bytes ?? '?'}`);
@@ -96,4 +102,22 @@ t.test('runReplay: the records and changes counted are those of the exposition; 
   t.equal(progress.records, 4000);
   t.equal(progress.changes, sample(result.exposition, 'kms_config_changes_total') + sample(result.exposition, 'kms_config_change_failures_total'), 'changes recorded, the second copy\'s duplicates not');
   t.equal(progress.changes, 60);
+});
+
+t.test('runReplay with a progress that shows nothing (stderr not a terminal): the readers size and count nothing; the pipeline still reports', async (t) => {
+  const progress = new RecordingProgress(false);
+  await runReplay([TRAIL], loadConfig({}), { env: {}, log: pino({ level: 'silent' }), stdin: Readable.from([]), progress });
+  t.same(progress.calls, []);
+  t.equal(progress.records, 2000);
+});
+
+t.test('localSizes: every path\'s size in the order given, more paths than stats in flight', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'kce-sizes-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const paths = Array.from({ length: 40 }, (_, i) => {
+    const path = join(root, `f${i}`);
+    writeFileSync(path, Buffer.alloc((i * 7919) % 1000));
+    return path;
+  });
+  t.same(await localSizes([...paths, '-', join(root, 'missing'), root]), [...paths.map((_, i) => (i * 7919) % 1000), undefined, 0, 0]);
 });
