@@ -15,6 +15,7 @@ import { ConfigError, HistoryRangeError, ListenError } from './errors.ts';
 import { writeChunks } from './record/openmetrics-writer.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { buildService, runReplay } from './service.ts';
+import { ReplayProgress } from './replay/progress.ts';
 import { operatorLog } from './telemetry.ts';
 
 function openLogsFile(path: string | undefined, allowStdout: boolean): number | undefined {
@@ -75,10 +76,12 @@ async function replay(paths: readonly string[], config: Config, env: NodeJS.Proc
   const onSignal = (signal: NodeJS.Signals): void => stop.abort(signal);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  const progress = ReplayProgress.start(process.stderr);
   let result;
   try {
-    result = await runReplay(paths, config, { env, log, logsFd, stdin: process.stdin, signal: stop.signal });
+    result = await runReplay(paths, config, { env, log, logsFd, stdin: process.stdin, signal: stop.signal, progress });
   } finally {
+    progress.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

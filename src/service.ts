@@ -40,12 +40,13 @@ import { printableText } from './printable-text.ts';
 import { ReplaySource, replayFiles } from './sources/replay-files.ts';
 import type { ReplayOptions } from './sources/replay-files.ts';
 import type { RecordBatch } from './record-batch.ts';
+import type { Progress } from './replay/progress.ts';
 import { replayS3, S3_SCHEME } from './sources/s3-archive.ts';
 import type { S3Api } from './sources/s3-api.ts';
 import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
 import { SqsSource } from './sources/sqs.ts';
 import { CheckpointFile } from './state/checkpoint-file.ts';
-import { Committer } from './state/committer.ts';
+import { Committer, outcomeOf } from './state/committer.ts';
 import { KeyState } from './state/key-state.ts';
 import type { KeyNames } from './state/key-state.ts';
 import { LocalState, MemoryStore } from './state/local-state.ts';
@@ -137,8 +138,10 @@ export interface ReplayResult {
   readonly output: Iterable<string>;
 }
 
+export type ReplayDeps = CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal; readonly progress?: Progress };
+
 /** The replay command: every path through the pipeline, then the exposition; `signal` stops the reading (a stream that never ends) and keeps what was read. */
-export async function runReplay(paths: readonly string[], config: Config, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }): Promise<ReplayResult> {
+export async function runReplay(paths: readonly string[], config: Config, deps: ReplayDeps): Promise<ReplayResult> {
   checkReplayConfig(config);
   const history = config.replayOutput === 'openmetrics' ? new CounterHistory(config.replayStep) : undefined;
   const core = await buildCore(config, history === undefined ? deps : { ...deps, history });
@@ -149,7 +152,10 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   const onError = (error: InputError): void => {
     errors.push(error);
   };
-  for await (const batch of replayPaths(paths, config, core.selfMetrics, deps, onError)) await committer.deliver(source.name, batch);
+  for await (const batch of replayPaths(paths, config, core.selfMetrics, deps, onError)) {
+    const outcome = outcomeOf(await committer.deliver(source.name, batch));
+    deps.progress?.counted(batch.records.length + batch.skipped + batch.invalid.length, outcome.changes.length);
+  }
   const exposition = await core.telemetry.exposition();
   await core.telemetry.shutdown();
   // The history runs to the end of --to's day when that is later than the last change.
@@ -158,8 +164,8 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
 }
 
 /** Every path in order: an s3:// location through the S3 archive reader (one client for all), a run of local paths through replayFiles. */
-async function* replayPaths(paths: readonly string[], config: Config, selfMetrics: SelfMetrics, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }, onError: (error: InputError) => void): AsyncGenerator<RecordBatch> {
-  const options = replayOptions(config, deps.stdin);
+async function* replayPaths(paths: readonly string[], config: Config, selfMetrics: SelfMetrics, deps: ReplayDeps, onError: (error: InputError) => void): AsyncGenerator<RecordBatch> {
+  const options = { ...replayOptions(config, deps.stdin), ...(deps.progress?.live === true ? { progress: deps.progress } : {}) };
   const days = { ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }), ...(config.replayTo === undefined ? {} : { to: config.replayTo }) };
   let s3: S3Api | undefined;
   for (let i = 0; i < paths.length; ) {

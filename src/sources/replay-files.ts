@@ -6,6 +6,8 @@ import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
+import { countingBytes, localSizes } from '../replay/progress.ts';
+import type { InputProgress } from '../replay/progress.ts';
 import { COMMIT_FAILED } from './source.ts';
 import type { Source, SourceContext, SourceStatus } from './source.ts';
 
@@ -14,6 +16,8 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 
 export interface ReplayOptions extends RecordStreamOptions {
   readonly stdin: Readable;
+  /** Told each path's size before any is read, then the bytes as they are read and each path's end. */
+  readonly progress?: InputProgress;
 }
 
 /**
@@ -88,13 +92,16 @@ async function* untilAborted(input: AsyncIterable<Buffer>, signal: AbortSignal |
  */
 export async function* replayFiles(paths: readonly string[], options: ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
   const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  const { progress } = options;
+  if (progress !== undefined) for (const size of await localSizes(paths)) progress.known(1, size);
   for (const path of paths) {
     if (signal?.aborted === true) return;
     const name = path === '-' ? 'stdin' : path;
     let records = 0;
     let invalid = 0;
     try {
-      for await (const batch of decodeRecordStream(untilAborted(open(path, options.stdin, buffer), signal), options)) {
+      const input = untilAborted(open(path, options.stdin, buffer), signal);
+      for await (const batch of decodeRecordStream(progress === undefined ? input : countingBytes(input, progress), options)) {
         records += batch.records.length + batch.skipped;
         invalid += batch.invalid.length;
         yield batch;
@@ -102,6 +109,8 @@ export async function* replayFiles(paths: readonly string[], options: ReplayOpti
     } catch (error) {
       onError(new InputError(name, reason(error)));
       continue;
+    } finally {
+      progress?.inputDone();
     }
     if (records === 0 && invalid > 0) onError(new InputError(name, `not CloudTrail: no record could be read from it (${invalid} invalid)`));
   }

@@ -11,6 +11,8 @@ import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
+import { countingBytes } from '../replay/progress.ts';
+import type { InputProgress } from '../replay/progress.ts';
 import type { S3Api } from './s3-api.ts';
 
 export const S3_SCHEME = 's3://';
@@ -71,16 +73,15 @@ export function inDayRange(key: string, days: DayRange): boolean {
   return (days.from === undefined || day >= days.from) && (days.to === undefined || day <= days.to);
 }
 
-/** Every log file key under the location (and inside the range), page by page in S3's order. */
-async function* logFileKeys(api: S3Api, location: S3Location, days: DayRange, signal: AbortSignal | undefined): AsyncGenerator<string> {
+/** Every log file key under the location (and inside the range), page by page in S3's order; each page's files told to `progress` as it comes. */
+async function* logFileKeys(api: S3Api, location: S3Location, days: DayRange, signal: AbortSignal | undefined, progress: InputProgress | undefined): AsyncGenerator<string> {
   for (const prefix of listPrefixes(location.prefix, days)) {
     let token: string | undefined;
     do {
       const page = await api.listObjectsV2({ Bucket: location.bucket, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }, signal);
-      for (const object of page.Contents ?? []) {
-        const key = object.Key ?? '';
-        if (isLogFileKey(key) && inDayRange(key, days)) yield key;
-      }
+      const objects = (page.Contents ?? []).filter((object) => isLogFileKey(object.Key ?? '') && inDayRange(object.Key ?? '', days));
+      progress?.known(objects.length, objects.reduce((sum, object) => sum + (object.Size ?? 0), 0));
+      for (const object of objects) yield object.Key ?? '';
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
   }
@@ -103,6 +104,8 @@ function reason(error: unknown): string {
 
 export interface S3ReplayOptions extends RecordStreamOptions {
   readonly days?: DayRange;
+  /** Told each listed page's files and sizes, then the bytes as they are read and each object's end. */
+  readonly progress?: InputProgress;
 }
 
 /**
@@ -115,18 +118,21 @@ export async function* replayS3(url: string, api: S3Api, options: S3ReplayOption
     onError(new InputError(url, 'not an S3 location: give s3://BUCKET/PREFIX'));
     return;
   }
-  const days = options.days ?? {};
+  const { days = {}, progress } = options;
   try {
-    for await (const key of logFileKeys(api, location, days, signal)) {
+    for await (const key of logFileKeys(api, location, days, signal, progress)) {
       if (aborted(signal)) return;
       const name = `${S3_SCHEME}${location.bucket}/${key}`;
       try {
         const object = await api.getObject({ Bucket: location.bucket, Key: key }, signal);
         // In Node the body is the response stream (an IncomingMessage): its chunks go to the decoder as they arrive.
-        for await (const batch of decodeRecordStream(object.Body as Readable, options)) yield batch;
+        const body = object.Body as Readable;
+        for await (const batch of decodeRecordStream(progress === undefined ? body : countingBytes(body, progress), options)) yield batch;
       } catch (error) {
         if (aborted(signal)) return;
         onError(new InputError(name, reason(error)));
+      } finally {
+        progress?.inputDone();
       }
     }
   } catch (error) {
