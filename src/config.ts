@@ -1,7 +1,7 @@
 // Every setting as a flag and an environment variable, validated once into a frozen, typed Config.
 
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import { z } from 'zod';
@@ -34,6 +34,8 @@ export interface Config {
   readonly replayOutput: (typeof REPLAY_OUTPUTS)[number];
   /** ms, whole seconds: the step of the OpenMetrics history. */
   readonly replayStep: number;
+  /** Decode threads of a replay: 1 decodes on the main thread. */
+  readonly replayJobs: number;
   readonly logGroups: readonly string[];
   /** The push path's own Firehose streams and EventBridge rules (names or ARNs): a pipeline change naming one says so. */
   readonly firehoseStreams: readonly string[];
@@ -164,6 +166,18 @@ const regionName = z.string().transform((text, ctx): string | undefined => {
   }
   return value;
 });
+
+/** `auto`: one per core this process may run on (its CPU affinity, so `taskset -c 0` gives 1); else a whole number. */
+const jobs = (max: number) =>
+  z.string().transform((text, ctx) => {
+    if (text.trim() === 'auto') return Math.min(max, availableParallelism());
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1 || value > max) {
+      ctx.addIssue({ code: 'custom', message: `expected auto or a whole number from 1 to ${max}, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
 
 const positiveInt = (max: number) =>
   z.string().transform((text, ctx) => {
@@ -342,6 +356,7 @@ export const SETTINGS = [
   { key: 'replayTo', flag: '--to <day>', env: 'KMS_EXPORTER_REPLAY_TO', scope: 'replay', description: 'replay s3://: read only log files of this day (YYYY-MM-DD, UTC) and earlier', parse: day },
   { key: 'replayOutput', flag: '--output <format>', env: 'KMS_EXPORTER_REPLAY_OUTPUT', scope: 'replay', default: 'prometheus', description: 'prometheus: the text exposition of the totals; openmetrics: the change counters at every --step of the changes\' time range, with timestamps, for promtool tsdb create-blocks-from openmetrics', parse: oneOf(REPLAY_OUTPUTS) },
   { key: 'replayStep', flag: '--step <duration>', env: 'KMS_EXPORTER_REPLAY_STEP', scope: 'replay', default: '1m', description: '--output openmetrics: the time between two samples of a series (whole seconds, at most 1d)', parse: historyStep },
+  { key: 'replayJobs', flag: '--jobs <n>', env: 'KMS_EXPORTER_REPLAY_JOBS', scope: 'replay', default: 'auto', description: 'threads that decode the replayed files (auto: one per core); counts, de-duplication and log events are the same for any number (1 decodes on the main thread)', parse: jobs(256) },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
   { key: 'labelKeyId', flag: '--label-key-id', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
   { key: 'labelPrincipal', flag: '--label-principal', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },

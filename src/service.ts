@@ -37,11 +37,16 @@ import { EventBridgeSource } from './sources/eventbridge/eventbridge-source.ts';
 import { FirehoseSource } from './sources/firehose/firehose-source.ts';
 import { LiveTailSource } from './sources/live-tail.ts';
 import { printableText } from './printable-text.ts';
-import { ReplaySource, replayFiles } from './sources/replay-files.ts';
+import { ReplaySource, untilAborted } from './sources/replay-files.ts';
 import type { ReplayOptions } from './sources/replay-files.ts';
-import type { RecordBatch } from './record-batch.ts';
 import type { Progress } from './replay/progress.ts';
-import { replayS3, S3_SCHEME } from './sources/s3-archive.ts';
+import type { OwnPath } from './classify/pipeline-change.ts';
+import type { RecordStreamOptions } from './decode/record-stream.ts';
+import { listS3Inputs, openS3Object, S3_SCHEME } from './sources/s3-archive.ts';
+import { InlineDecoder, WorkerDecoder } from './replay/input-decoders.ts';
+import type { ReplayInput } from './replay/replay-input.ts';
+import { runReplayInputs } from './replay/replay-run.ts';
+import { localSizes } from './replay/progress.ts';
 import type { S3Api } from './sources/s3-api.ts';
 import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
 import { SqsSource } from './sources/sqs.ts';
@@ -117,7 +122,7 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
       ...(accounts.organizationId === undefined ? {} : { organisationId: accounts.organizationId }),
       minDeletionWindowDays: config.minDeletionWindowDays,
     },
-    ownPath: { logGroups: config.logGroups, deliveryStreams: config.firehoseStreams, rules: config.eventBridgeRules },
+    ownPath: ownPathOf(config),
     ...(config.heartbeatKeys.length === 0 ? {} : { heartbeat: { keys: config.heartbeatKeys, metrics: heartbeatMetrics } }),
     ...(deps.history === undefined ? {} : { history: deps.history }),
     now,
@@ -126,9 +131,18 @@ export async function buildCore(config: Config, deps: CoreDeps): Promise<Core> {
   return { telemetry, instruments, ledger, selfMetrics, stateMetrics, keyState, keyNames: keyState, local, pipeline, heartbeatMetrics };
 }
 
+/** The exporter's own log groups, streams and rules, so a pipeline change can say it names them. */
+function ownPathOf(config: Config): OwnPath {
+  return { logGroups: config.logGroups, deliveryStreams: config.firehoseStreams, rules: config.eventBridgeRules };
+}
+
 /** Replay reads records up to --max-record-bytes, and whole documents (subscription payloads) up to 64 MiB. */
 export function replayOptions(config: Config, stdin: Readable): ReplayOptions {
-  return { stdin, maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
+  return { stdin, ...recordStreamOptions(config) };
+}
+
+function recordStreamOptions(config: Config): RecordStreamOptions {
+  return { maxRecordBytes: config.maxRecordBytes, maxDocumentBytes: Math.max(config.maxRecordBytes, 64 * 1024 * 1024) };
 }
 
 export interface ReplayResult {
@@ -152,9 +166,30 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   const onError = (error: InputError): void => {
     errors.push(error);
   };
-  for await (const batch of replayPaths(paths, config, core.selfMetrics, deps, onError)) {
-    const outcome = outcomeOf(await committer.deliver(source.name, batch));
-    deps.progress?.counted(batch.records.length + batch.skipped + batch.invalid.length, outcome.changes.length);
+  const now = deps.now ?? Date.now;
+  let s3: Promise<S3Api> | undefined;
+  const s3Api = (): Promise<S3Api> => (s3 ??= s3Archive(config, core.selfMetrics, deps.env));
+  const progress = deps.progress?.live === true ? deps.progress : undefined;
+  const setup = {
+    options: recordStreamOptions(config),
+    ownPath: ownPathOf(config),
+    source: source.name,
+    openStream: async (input: ReplayInput): Promise<AsyncIterable<Buffer>> =>
+      input.kind === 's3' ? openS3Object(await s3Api(), input, deps.signal) : untilAborted(deps.stdin, deps.signal),
+  };
+  const decoder = config.replayJobs === 1 ? new InlineDecoder(setup) : new WorkerDecoder(config.replayJobs, setup);
+  try {
+    await runReplayInputs({
+      inputs: replayInputs(paths, config, s3Api, progress, deps.signal, onError),
+      decoder,
+      // Observed now, on this thread: a worker's clock is not the one tests and the log events go by.
+      deliver: async (prepared) => outcomeOf(await committer.deliverPrepared({ ...prepared, receivedAt: now() })),
+      onError,
+      ...(progress === undefined ? {} : { progress }),
+      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+    });
+  } finally {
+    await decoder.close();
   }
   const exposition = await core.telemetry.exposition();
   await core.telemetry.shutdown();
@@ -163,23 +198,22 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   return { exposition, errors, output: history === undefined ? [exposition] : openMetricsChunks(history, until) };
 }
 
-/** Every path in order: an s3:// location through the S3 archive reader (one client for all), a run of local paths through replayFiles. */
-async function* replayPaths(paths: readonly string[], config: Config, selfMetrics: SelfMetrics, deps: ReplayDeps, onError: (error: InputError) => void): AsyncGenerator<RecordBatch> {
-  const options = { ...replayOptions(config, deps.stdin), ...(deps.progress?.live === true ? { progress: deps.progress } : {}) };
+/** Every path's inputs in order: an s3:// location's log files as its listing goes, a local path (or stdin, `-`) as itself. */
+async function* replayInputs(paths: readonly string[], config: Config, s3Api: () => Promise<S3Api>, progress: Progress | undefined, signal: AbortSignal | undefined, onError: (error: InputError) => void): AsyncGenerator<ReplayInput> {
   const days = { ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }), ...(config.replayTo === undefined ? {} : { to: config.replayTo }) };
-  let s3: S3Api | undefined;
   for (let i = 0; i < paths.length; ) {
-    if (deps.signal?.aborted === true) return;
+    if (signal?.aborted === true) return;
     const path = paths[i]!;
     if (path.startsWith(S3_SCHEME)) {
-      s3 ??= await s3Archive(config, selfMetrics, deps.env);
-      yield* replayS3(path, s3, { ...options, days }, onError, deps.signal);
+      yield* listS3Inputs(path, await s3Api(), { days, ...(progress === undefined ? {} : { progress }) }, onError, signal);
       i++;
       continue;
     }
     let end = i;
     while (end < paths.length && !paths[end]!.startsWith(S3_SCHEME)) end++;
-    yield* replayFiles(paths.slice(i, end), options, onError, deps.signal);
+    const local = paths.slice(i, end);
+    if (progress !== undefined) for (const size of await localSizes(local)) progress.known(1, size);
+    for (const file of local) yield file === '-' ? { kind: 'stdin', name: 'stdin' } : { kind: 'file', name: file, path: file };
     i = end;
   }
 }

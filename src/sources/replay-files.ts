@@ -1,18 +1,14 @@
 // The replay source: files or stdin, for backfill, demos and benchmarks.
 
-import { closeSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { RecordStreamOptions } from '../decode/record-stream.ts';
-import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
-import { InputError } from '../errors.ts';
+import type { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
-import { countingBytes, localSizes } from '../replay/progress.ts';
+import { localSizes } from '../replay/progress.ts';
+import { decodeInput, fromSync, InputFailure, READ_CHUNK_BYTES, readLocalFile } from '../replay/replay-input.ts';
 import type { InputProgress } from '../replay/progress.ts';
 import { COMMIT_FAILED } from './source.ts';
 import type { Source, SourceContext, SourceStatus } from './source.ts';
-
-/** Read size: large enough that per-chunk work vanishes, small enough to keep memory flat. */
-const READ_CHUNK_BYTES = 1024 * 1024;
 
 export interface ReplayOptions extends RecordStreamOptions {
   readonly stdin: Readable;
@@ -20,42 +16,8 @@ export interface ReplayOptions extends RecordStreamOptions {
   readonly progress?: InputProgress;
 }
 
-/**
- * A file's bytes through one reused buffer, read synchronously: a replay is a thousand small
- * S3 log files, and a trip through the thread pool for each open and read costs more than
- * the read (on one core, a third of a millisecond per file). The decoder copies whatever it
- * keeps past its next pull, so the buffer is refilled only after that. A read stream would
- * allocate a new buffer per chunk, which at replay speed is most of the garbage.
- */
-function* readFile(path: string, buffer: Buffer): Generator<Buffer> {
-  const fd = openSync(path, 'r');
-  try {
-    for (;;) {
-      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function* fromSync(chunks: Iterable<Buffer>): AsyncGenerator<Buffer> {
-  yield* chunks;
-}
-
-/** Shared by every file of a replay (they are read one after another): a megabyte per file is external memory that makes V8 collect the whole heap again and again. */
 function open(path: string, stdin: Readable, buffer: Buffer): AsyncIterable<Buffer> {
-  return path === '-' ? stdin : fromSync(readFile(path, buffer));
-}
-
-function reason(error: unknown): string {
-  if (error instanceof InputStreamError) return error.message;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return (error as Error).message;
+  return path === '-' ? stdin : fromSync(readLocalFile(path, buffer));
 }
 
 /**
@@ -63,7 +25,7 @@ function reason(error: unknown): string {
  * never ends is destroyed, which ends its pending read) and what was read stands.
  * No Promise.race against a promise that never settles: each race would keep its chunk.
  */
-async function* untilAborted(input: AsyncIterable<Buffer>, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+export async function* untilAborted(input: AsyncIterable<Buffer>, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
   if (signal === undefined) {
     yield* input;
     return;
@@ -96,23 +58,18 @@ export async function* replayFiles(paths: readonly string[], options: ReplayOpti
   if (progress !== undefined) for (const size of await localSizes(paths)) progress.known(1, size);
   for (const path of paths) {
     if (signal?.aborted === true) return;
-    const name = path === '-' ? 'stdin' : path;
-    let records = 0;
-    let invalid = 0;
     try {
-      const input = untilAborted(open(path, options.stdin, buffer), signal);
-      for await (const batch of decodeRecordStream(progress === undefined ? input : countingBytes(input, progress), options)) {
-        records += batch.records.length + batch.skipped;
-        invalid += batch.invalid.length;
-        yield batch;
+      for await (const part of decodeInput(path === '-' ? 'stdin' : path, untilAborted(open(path, options.stdin, buffer), signal), options)) {
+        progress?.read(part.bytes);
+        if (part.batch !== undefined) yield part.batch;
       }
     } catch (error) {
-      onError(new InputError(name, reason(error)));
-      continue;
+      if (!(error instanceof InputFailure)) throw error;
+      if (error.bytes > 0) progress?.read(error.bytes);
+      onError(error.error);
     } finally {
       progress?.inputDone();
     }
-    if (records === 0 && invalid > 0) onError(new InputError(name, `not CloudTrail: no record could be read from it (${invalid} invalid)`));
   }
 }
 

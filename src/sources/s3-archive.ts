@@ -8,10 +8,10 @@
 
 import type { Readable } from 'node:stream';
 import type { RecordStreamOptions } from '../decode/record-stream.ts';
-import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
-import { countingBytes } from '../replay/progress.ts';
+import type { ReplayInput } from '../replay/replay-input.ts';
+import { decodeInput, InputFailure, readFailureReason } from '../replay/replay-input.ts';
 import type { InputProgress } from '../replay/progress.ts';
 import type { S3Api } from './s3-api.ts';
 
@@ -90,53 +90,57 @@ async function* logFileKeys(api: S3Api, location: S3Location, days: DayRange, si
 /** A function, so a check after an await is not narrowed away by one before it. */
 const aborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
 
-/** What a person reads: the S3 error code with its message, a cut stream, or the cause. */
-function reason(error: unknown): string {
-  if (error instanceof InputStreamError) return error.message;
-  const named = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  if (named.name === 'NoSuchKey') return 'no such object (NoSuchKey)';
-  if (named.name === 'AccessDenied') return 'access denied (AccessDenied): the reader needs s3:GetObject on it (and kms:Decrypt on an SSE-KMS trail)';
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ECONNRESET' || named.message === 'aborted') return 'the connection dropped while reading it: what was read before is counted';
-  if (named.$metadata?.httpStatusCode !== undefined) return `${named.name ?? 'error'} (HTTP ${named.$metadata.httpStatusCode}): ${named.message ?? ''}`;
-  return named.message ?? String(error);
-}
-
 export interface S3ReplayOptions extends RecordStreamOptions {
   readonly days?: DayRange;
   /** Told each listed page's files and sizes, then the bytes as they are read and each object's end. */
   readonly progress?: InputProgress;
 }
 
-/**
- * Every record of every log file under `url`, file after file. An object that cannot be read or is cut short is
- * reported to `onError` after the records read from it, and the next goes on; a listing that fails ends this location.
- */
-export async function* replayS3(url: string, api: S3Api, options: S3ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+/** Every log file under `url` (and inside the range) as a replay input, in S3's order; a listing that fails is reported and ends this location. */
+export async function* listS3Inputs(url: string, api: S3Api, options: Pick<S3ReplayOptions, 'days' | 'progress'>, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<ReplayInput> {
   const location = parseS3Url(url);
   if (location === undefined) {
     onError(new InputError(url, 'not an S3 location: give s3://BUCKET/PREFIX'));
     return;
   }
-  const { days = {}, progress } = options;
   try {
-    for await (const key of logFileKeys(api, location, days, signal, progress)) {
-      if (aborted(signal)) return;
-      const name = `${S3_SCHEME}${location.bucket}/${key}`;
-      try {
-        const object = await api.getObject({ Bucket: location.bucket, Key: key }, signal);
-        // In Node the body is the response stream (an IncomingMessage): its chunks go to the decoder as they arrive.
-        const body = object.Body as Readable;
-        for await (const batch of decodeRecordStream(progress === undefined ? body : countingBytes(body, progress), options)) yield batch;
-      } catch (error) {
-        if (aborted(signal)) return;
-        onError(new InputError(name, reason(error)));
-      } finally {
-        progress?.inputDone();
-      }
+    for await (const key of logFileKeys(api, location, options.days ?? {}, signal, options.progress)) {
+      yield { kind: 's3', name: `${S3_SCHEME}${location.bucket}/${key}`, bucket: location.bucket, key, size: undefined };
     }
   } catch (error) {
     if (aborted(signal)) return;
-    onError(new InputError(url, `cannot list it: ${reason(error)}`));
+    onError(new InputError(url, `cannot list it: ${readFailureReason(error)}`));
+  }
+}
+
+/** An S3 input's body: in Node the response stream (an IncomingMessage), whose chunks reach the decoder as they arrive. */
+export async function openS3Object(api: S3Api, input: { readonly bucket: string; readonly key: string }, signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
+  const object = await api.getObject({ Bucket: input.bucket, Key: input.key }, signal);
+  return object.Body as Readable;
+}
+
+/**
+ * Every record of every log file under `url`, file after file, decoded here. An object that cannot be read or is cut
+ * short is reported to `onError` after the records read from it, and the next goes on.
+ */
+export async function* replayS3(url: string, api: S3Api, options: S3ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+  const { progress } = options;
+  for await (const input of listS3Inputs(url, api, options, onError, signal)) {
+    if (aborted(signal) || input.kind !== 's3') return;
+    try {
+      const body = await openS3Object(api, input, signal);
+      for await (const part of decodeInput(input.name, body, options)) {
+        progress?.read(part.bytes);
+        if (part.batch !== undefined) yield part.batch;
+      }
+    } catch (error) {
+      if (aborted(signal)) return;
+      if (error instanceof InputFailure) {
+        if (error.bytes > 0) progress?.read(error.bytes);
+        onError(error.error);
+      } else onError(new InputError(input.name, readFailureReason(error)));
+    } finally {
+      progress?.inputDone();
+    }
   }
 }

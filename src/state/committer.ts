@@ -20,6 +20,8 @@ import type { StateStore } from './state-store.ts';
 interface Pending {
   readonly source: string;
   readonly batch: RecordBatch;
+  /** Decoded and classified already (by a replay's decode worker): not prepared again. */
+  readonly prepared?: PreparedBatch;
   readonly requestId: string | undefined;
   readonly resolve: (outcome: DeliveryOutcome) => void;
   readonly reject: (error: unknown) => void;
@@ -72,6 +74,14 @@ export class Committer {
     });
   }
 
+  /** Like {@link deliver}, for a batch decoded and classified elsewhere (a replay's decode worker). */
+  deliverPrepared(prepared: PreparedBatch): Promise<DeliveryOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ source: prepared.source, batch: emptyBatch(), prepared, requestId: undefined, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
   /** Runs `render` while no commit is in progress (and none starts until it is done). */
   async scrape<T>(render: () => Promise<T>): Promise<T> {
     // What was counted outside commits is persisted first, so the scrape shows it.
@@ -101,7 +111,7 @@ export class Committer {
   }
 
   private async commitGroup(group: readonly Pending[]): Promise<void> {
-    const items: Item[] = group.map((pending) => ({ pending, prepared: this.pipeline.prepare(pending.source, pending.batch), fate: 'count', follows: undefined, outcome: undefined }));
+    const items: Item[] = group.map((pending) => ({ pending, prepared: pending.prepared ?? this.pipeline.prepare(pending.source, pending.batch), fate: 'count', follows: undefined, outcome: undefined }));
     let requestIds: string[] = [];
     let eventIds: string[] = [];
     const outside = this.ledger?.takeDeferred();
