@@ -46,7 +46,7 @@ function write(dir: string, layout: Layout): string[] {
   });
   const corrupt = join(dir, 'corrupt.json.gz');
   const gz = gzipSync(Buffer.from(JSON.stringify({ Records: RECORDS.slice(0, 3) })));
-  gz[gz.length >> 1] ^= 0xff;
+  gz[gz.length >> 1] = (gz[gz.length >> 1] ?? 0) ^ 0xff;
   writeFileSync(corrupt, gz);
   paths.splice(layout.missingAt % (paths.length + 1), 0, join(dir, 'missing.json.gz'));
   paths.splice(layout.corruptAt % (paths.length + 1), 0, corrupt);
