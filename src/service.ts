@@ -176,11 +176,12 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
     source: source.name,
     openStream: async (input: ReplayInput): Promise<AsyncIterable<Buffer>> =>
       input.kind === 's3' ? openS3Object(await s3Api(), input, deps.signal) : untilAborted(deps.stdin, deps.signal),
+    ...(progress === undefined ? {} : { onBytes: (bytes: number) => progress.read(bytes) }),
   };
   const decoder = config.replayJobs === 1 ? new InlineDecoder(setup) : new WorkerDecoder(config.replayJobs, setup);
   try {
     await runReplayInputs({
-      inputs: replayInputs(paths, config, s3Api, progress, deps.signal, onError),
+      inputs: replayInputs(paths, config, s3Api, progress, deps.signal),
       decoder,
       // Observed now, on this thread: a worker's clock is not the one tests and the log events go by.
       deliver: async (prepared) => outcomeOf(await committer.deliverPrepared({ ...prepared, receivedAt: now() })),
@@ -199,13 +200,13 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
 }
 
 /** Every path's inputs in order: an s3:// location's log files as its listing goes, a local path (or stdin, `-`) as itself. */
-async function* replayInputs(paths: readonly string[], config: Config, s3Api: () => Promise<S3Api>, progress: Progress | undefined, signal: AbortSignal | undefined, onError: (error: InputError) => void): AsyncGenerator<ReplayInput> {
+async function* replayInputs(paths: readonly string[], config: Config, s3Api: () => Promise<S3Api>, progress: Progress | undefined, signal: AbortSignal | undefined): AsyncGenerator<ReplayInput> {
   const days = { ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }), ...(config.replayTo === undefined ? {} : { to: config.replayTo }) };
   for (let i = 0; i < paths.length; ) {
     if (signal?.aborted === true) return;
     const path = paths[i]!;
     if (path.startsWith(S3_SCHEME)) {
-      yield* listS3Inputs(path, await s3Api(), { days, ...(progress === undefined ? {} : { progress }) }, onError, signal);
+      yield* listS3Inputs(path, await s3Api(), { days, ...(progress === undefined ? {} : { progress }) }, signal);
       i++;
       continue;
     }

@@ -19,6 +19,11 @@ export interface RecordStreamOptions {
   readonly maxRecordBytes: number;
   /** A whole document other than an S3 file (a subscription payload, an array) larger than this is invalid. */
   readonly maxDocumentBytes: number;
+  /**
+   * The input ends by itself (a file, an S3 object), so a small one may be read whole before
+   * anything is decoded. Not for a pipe: it may stay open, and what it gave must count now.
+   */
+  readonly ends?: boolean;
 }
 
 export const DEFAULT_RECORD_STREAM_OPTIONS: RecordStreamOptions = {
@@ -672,12 +677,16 @@ function isGzip(buf: Buffer): boolean {
  * The records and the invalid ones are a function of the bytes alone, never of how
  * they were cut into chunks.
  *
- * A small input (an S3 log file is a few hundred kilobytes of gzip) is read whole and
+ * A small input that ends by itself (an S3 log file is a few hundred kilobytes of gzip) is read whole and
  * inflated in one call, and a log file in CloudTrail's own form is cut by the fast framer
  * ({@link frameLogFile}); anything else, or anything in doubt, takes the streaming path,
  * which decides every byte the same way.
  */
 export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options: RecordStreamOptions = DEFAULT_RECORD_STREAM_OPTIONS): AsyncGenerator<RecordBatch> {
+  if (options.ends !== true) {
+    yield* decodeStreaming(input, options);
+    return;
+  }
   const iterator = input[Symbol.asyncIterator]();
   const held: Buffer[] = [];
   let bytes = 0;
@@ -707,7 +716,9 @@ export async function* decodeRecordStream(input: AsyncIterable<Buffer>, options:
     yield* decodeStreaming(fromIterable(slices(whole)), options);
     return;
   }
-  const framed = frameLogFile(inflated, 0, inflated.length, options.maxRecordBytes);
+  // Only what a gzip stream gave with its checksum verified: the bytes as their writer wrote them. CloudTrail writes
+  // every log file compact and gzipped; a plain file may have been edited by hand, and the exact scanner reads it.
+  const framed = inflated === whole ? undefined : frameLogFile(inflated, 0, inflated.length, options.maxRecordBytes);
   if (framed !== undefined) {
     if (framed.records.length > 0 || framed.skipped > 0) yield { records: framed.records, skipped: framed.skipped, invalid: [] };
     return;

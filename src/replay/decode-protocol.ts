@@ -15,7 +15,7 @@ export type ToWorker =
   /** Decode a local file: the worker reads it itself. */
   | { readonly type: 'file'; readonly id: number; readonly name: string; readonly path: string }
   /** Decode a stream the main thread reads (stdin, an S3 object's body): the worker pulls its chunks one at a time. */
-  | { readonly type: 'stream'; readonly id: number; readonly name: string }
+  | { readonly type: 'stream'; readonly id: number; readonly name: string; readonly ends: boolean }
   | { readonly type: 'chunk'; readonly id: number; readonly bytes: Uint8Array }
   | { readonly type: 'end'; readonly id: number }
   | { readonly type: 'fail'; readonly id: number; readonly reason: string }
@@ -23,9 +23,11 @@ export type ToWorker =
   | { readonly type: 'ack'; readonly id: number };
 
 export type FromWorker =
-  | { readonly type: 'part'; readonly id: number; readonly prepared: PreparedBatch | undefined; readonly bytes: number }
+  | { readonly type: 'part'; readonly id: number; readonly prepared: PreparedBatch }
+  /** Bytes of the input read (as stored), as they are read: the progress line's, not the commit's. */
+  | { readonly type: 'bytes'; readonly id: number; readonly bytes: number }
   | { readonly type: 'pull'; readonly id: number }
-  | { readonly type: 'done'; readonly id: number; readonly failure: { readonly reason: string; readonly bytes: number } | undefined };
+  | { readonly type: 'done'; readonly id: number; readonly failure: string | undefined };
 
 /** Parts a worker sends ahead of the main thread before it waits: a large file's changes are held a few megabytes at a time, not whole. */
 export const PARTS_AHEAD = 4;

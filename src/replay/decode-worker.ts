@@ -46,17 +46,16 @@ const streams = new Map<number, PulledStream>();
 const unacked = new Map<number, number>();
 let acked: { readonly id: number; readonly resume: () => void } | undefined;
 
-async function run(id: number, name: string, chunks: AsyncIterable<Buffer>): Promise<void> {
-  let failure: { reason: string; bytes: number } | undefined;
+async function run(id: number, name: string, chunks: AsyncIterable<Buffer>, ends: boolean): Promise<void> {
+  let failure: string | undefined;
   try {
-    for await (const part of decodeInput(name, chunks, setup.options)) {
-      const prepared = part.batch === undefined ? undefined : prepareBatch(setup.source, part.batch, setup.ownPath, Date.now());
-      post({ type: 'part', id, prepared, bytes: part.bytes });
+    for await (const batch of decodeInput(name, chunks, { ...setup.options, ends }, (bytes) => post({ type: 'bytes', id, bytes }))) {
+      post({ type: 'part', id, prepared: prepareBatch(setup.source, batch, setup.ownPath, Date.now()) });
       unacked.set(id, (unacked.get(id) ?? 0) + 1);
       while ((unacked.get(id) ?? 0) >= PARTS_AHEAD) await new Promise<void>((resume) => (acked = { id, resume }));
     }
   } catch (error) {
-    failure = error instanceof InputFailure ? { reason: error.reason, bytes: error.bytes } : { reason: (error as Error).message, bytes: 0 };
+    failure = error instanceof InputFailure ? error.reason : (error as Error).message;
   } finally {
     streams.delete(id);
   }
@@ -66,12 +65,12 @@ async function run(id: number, name: string, chunks: AsyncIterable<Buffer>): Pro
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'file':
-      void run(message.id, message.name, fromSync(readLocalFile(message.path, buffer)));
+      void run(message.id, message.name, fromSync(readLocalFile(message.path, buffer)), true);
       break;
     case 'stream': {
       const stream = new PulledStream(message.id);
       streams.set(message.id, stream);
-      void run(message.id, message.name, stream.chunks());
+      void run(message.id, message.name, stream.chunks(), message.ends);
       break;
     }
     case 'ack': {

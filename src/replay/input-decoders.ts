@@ -12,12 +12,6 @@ import type { FromWorker, ToWorker, WorkerSetup } from './decode-protocol.ts';
 import type { ReplayInput } from './replay-input.ts';
 import { decodeInput, fromSync, InputFailure, READ_CHUNK_BYTES, readFailureReason, readLocalFile } from './replay-input.ts';
 
-/** A prepared batch of an input (none in a part that only reports bytes), and the input's bytes read since the last part. */
-export interface PreparedPart {
-  readonly prepared: PreparedBatch | undefined;
-  readonly bytes: number;
-}
-
 /** Opens what the main thread reads itself: stdin, an S3 object's body. */
 export type OpenStream = (input: ReplayInput) => AsyncIterable<Buffer> | Promise<AsyncIterable<Buffer>>;
 
@@ -25,7 +19,7 @@ export interface InputDecoder {
   /** How many inputs may be decoding at once. */
   readonly concurrency: number;
   /** Starts decoding `input` (at once, or when iterated); its parts in order; throws {@link InputFailure} after them when it fails. */
-  start(input: ReplayInput): AsyncIterable<PreparedPart>;
+  start(input: ReplayInput): AsyncIterable<PreparedBatch>;
   close(): Promise<void>;
 }
 
@@ -34,6 +28,8 @@ export interface DecoderSetup {
   readonly ownPath: OwnPath;
   readonly source: string;
   readonly openStream: OpenStream;
+  /** Told of each input's bytes (as stored) as they are read. */
+  readonly onBytes?: (bytes: number) => void;
 }
 
 /** --jobs 1: each input decoded on the main thread when its turn comes. */
@@ -47,17 +43,15 @@ export class InlineDecoder implements InputDecoder {
     this.setup = setup;
   }
 
-  async *start(input: ReplayInput): AsyncGenerator<PreparedPart> {
-    const { options, ownPath, source, openStream } = this.setup;
+  async *start(input: ReplayInput): AsyncGenerator<PreparedBatch> {
+    const { options, ownPath, source, openStream, onBytes } = this.setup;
     let chunks: AsyncIterable<Buffer>;
     try {
       chunks = input.kind === 'file' ? fromSync(readLocalFile(input.path, this.buffer)) : await openStream(input);
     } catch (error) {
-      throw new InputFailure(input.name, readFailureReason(error), 0);
+      throw new InputFailure(input.name, readFailureReason(error));
     }
-    for await (const part of decodeInput(input.name, chunks, options)) {
-      yield { prepared: part.batch === undefined ? undefined : prepareBatch(source, part.batch, ownPath, Date.now()), bytes: part.bytes };
-    }
+    for await (const batch of decodeInput(input.name, chunks, { ...options, ends: input.kind !== 'stdin' }, onBytes)) yield prepareBatch(source, batch, ownPath, Date.now());
   }
 
   async close(): Promise<void> {}
@@ -67,8 +61,8 @@ export class InlineDecoder implements InputDecoder {
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './decode-worker.ts' : './decode-worker.js', import.meta.url);
 
 /** Parts of one input as they arrive from its worker, taken in order; each taken part lets the worker run ahead by one more. */
-class InputChannel implements AsyncIterable<PreparedPart> {
-  private readonly parts: PreparedPart[] = [];
+class InputChannel implements AsyncIterable<PreparedBatch> {
+  private readonly parts: PreparedBatch[] = [];
   private end: { readonly failure: InputFailure | undefined } | undefined;
   private wake: (() => void) | undefined;
   private readonly ack: () => void;
@@ -77,7 +71,7 @@ class InputChannel implements AsyncIterable<PreparedPart> {
     this.ack = ack;
   }
 
-  push(part: PreparedPart): void {
+  push(part: PreparedBatch): void {
     this.parts.push(part);
     this.notify();
   }
@@ -93,7 +87,7 @@ class InputChannel implements AsyncIterable<PreparedPart> {
     wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<PreparedPart> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<PreparedBatch> {
     for (;;) {
       const part = this.parts.shift();
       if (part !== undefined) {
@@ -141,7 +135,7 @@ export class WorkerDecoder implements InputDecoder {
     }
   }
 
-  start(input: ReplayInput): AsyncIterable<PreparedPart> {
+  start(input: ReplayInput): AsyncIterable<PreparedBatch> {
     const id = this.nextId++;
     let worker: Worker | undefined;
     const channel = new InputChannel(() => worker?.postMessage({ type: 'ack', id } satisfies ToWorker));
@@ -149,10 +143,10 @@ export class WorkerDecoder implements InputDecoder {
     void this.takeWorker().then((taken) => {
       worker = taken;
       this.assigned.set(id, { worker: taken, assignment });
-      const message: ToWorker = input.kind === 'file' ? { type: 'file', id, name: input.name, path: input.path } : { type: 'stream', id, name: input.name };
+      const message: ToWorker = input.kind === 'file' ? { type: 'file', id, name: input.name, path: input.path } : { type: 'stream', id, name: input.name, ends: input.kind !== 'stdin' };
       taken.postMessage(message);
     });
-    if (this.crashed !== undefined) channel.finish(new InputFailure(input.name, `the decode worker failed: ${this.crashed.message}`, 0));
+    if (this.crashed !== undefined) channel.finish(new InputFailure(input.name, `the decode worker failed: ${this.crashed.message}`));
     return channel;
   }
 
@@ -174,7 +168,10 @@ export class WorkerDecoder implements InputDecoder {
     const { assignment } = entry;
     switch (message.type) {
       case 'part':
-        assignment.channel.push({ prepared: message.prepared === undefined ? undefined : revivePreparedBatch(message.prepared), bytes: message.bytes });
+        assignment.channel.push(revivePreparedBatch(message.prepared));
+        break;
+      case 'bytes':
+        this.setup.onBytes?.(message.bytes);
         break;
       case 'pull':
         void this.feed(worker, message.id, assignment);
@@ -183,7 +180,7 @@ export class WorkerDecoder implements InputDecoder {
         this.assigned.delete(message.id);
         void assignment.stream?.return?.();
         this.release(worker);
-        assignment.channel.finish(message.failure === undefined ? undefined : new InputFailure(assignment.input.name, message.failure.reason, message.failure.bytes));
+        assignment.channel.finish(message.failure === undefined ? undefined : new InputFailure(assignment.input.name, message.failure));
         break;
     }
   }
@@ -210,7 +207,7 @@ export class WorkerDecoder implements InputDecoder {
     this.crashed = error;
     for (const [id, { assignment }] of this.assigned) {
       this.assigned.delete(id);
-      assignment.channel.finish(new InputFailure(assignment.input.name, `the decode worker failed: ${error.message}`, 0));
+      assignment.channel.finish(new InputFailure(assignment.input.name, `the decode worker failed: ${error.message}`));
     }
   }
 

@@ -12,7 +12,9 @@ import type { RecordBatch } from '../record-batch.ts';
 export type ReplayInput =
   | { readonly kind: 'file'; readonly name: string; readonly path: string }
   | { readonly kind: 'stdin'; readonly name: 'stdin' }
-  | { readonly kind: 's3'; readonly name: string; readonly bucket: string; readonly key: string; readonly size: number | undefined };
+  | { readonly kind: 's3'; readonly name: string; readonly bucket: string; readonly key: string; readonly size: number | undefined }
+  /** A location that could not be listed (or is no location): reported in its place among the inputs, not before the ones listed ahead of it. */
+  | { readonly kind: 'unlisted'; readonly name: string; readonly reason: string };
 
 /** A read that failed, already put in words (it crossed from the thread that read to the one that decodes). */
 export class InputReadError extends Error {
@@ -61,54 +63,43 @@ export async function* fromSync(chunks: Iterable<Buffer>): AsyncGenerator<Buffer
   yield* chunks;
 }
 
-/** One decoded batch of an input (none in the last part, which only reports the bytes after the last batch), and the input's bytes (as stored: compressed for gzip) read since the part before. */
-export interface DecodedPart {
-  readonly batch: RecordBatch | undefined;
-  readonly bytes: number;
-}
-
 /**
- * Every batch of one input, in order. An input that cannot be read, is cut short, or holds
- * no record at all (binary data, text that is not JSON) throws an {@link InputError} naming
- * it after the batches read from it; the bytes read before the failure come with it.
+ * Every batch of one input, in order; `onBytes` is told of each chunk's bytes (as stored:
+ * compressed for gzip) as it is read. An input that cannot be read, is cut short, or holds
+ * no record at all (binary data, text that is not JSON) throws an {@link InputFailure}
+ * naming it after the batches read from it.
  */
-export async function* decodeInput(name: string, chunks: AsyncIterable<Buffer>, options: RecordStreamOptions): AsyncGenerator<DecodedPart> {
-  let bytes = 0;
+export async function* decodeInput(name: string, chunks: AsyncIterable<Buffer>, options: RecordStreamOptions, onBytes?: (bytes: number) => void): AsyncGenerator<RecordBatch> {
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of chunks) {
-      bytes += chunk.length;
+      onBytes?.(chunk.length);
       yield chunk;
     }
   }
   let records = 0;
   let invalid = 0;
   try {
-    for await (const batch of decodeRecordStream(counted(), options)) {
+    for await (const batch of decodeRecordStream(onBytes === undefined ? chunks : counted(), options)) {
       records += batch.records.length + batch.skipped;
       invalid += batch.invalid.length;
-      const read = bytes;
-      bytes = 0;
-      yield { batch, bytes: read };
+      yield batch;
     }
   } catch (error) {
-    throw new InputFailure(name, readFailureReason(error), bytes);
+    throw new InputFailure(name, readFailureReason(error));
   }
-  if (records === 0 && invalid > 0) throw new InputFailure(name, `not CloudTrail: no record could be read from it (${invalid} invalid)`, bytes);
-  if (bytes > 0) yield { batch: undefined, bytes };
+  if (records === 0 && invalid > 0) throw new InputFailure(name, `not CloudTrail: no record could be read from it (${invalid} invalid)`);
 }
 
-/** An input's failure in words (it may cross threads as plain data), and the bytes read since its last batch. */
+/** An input's failure in words: plain data, so it crosses from a decode worker as it is. */
 export class InputFailure extends Error {
   override readonly name = 'InputFailure';
   readonly input: string;
   readonly reason: string;
-  readonly bytes: number;
 
-  constructor(input: string, reason: string, bytes: number) {
+  constructor(input: string, reason: string) {
     super(`${input}: ${reason}`);
     this.input = input;
     this.reason = reason;
-    this.bytes = bytes;
   }
 
   /** What the operator is told. */

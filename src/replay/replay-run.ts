@@ -4,10 +4,10 @@
 // batch: de-duplication by eventID across files, the label limiter's choices, the key state
 // and the log events come out the same whatever the number of decode threads.
 
-import type { InputError } from '../errors.ts';
+import { InputError } from '../errors.ts';
 import type { BatchOutcome } from '../pipeline.ts';
 import type { PreparedBatch } from '../prepare-batch.ts';
-import type { InputDecoder, PreparedPart } from './input-decoders.ts';
+import type { InputDecoder } from './input-decoders.ts';
 import type { Progress } from './progress.ts';
 import type { ReplayInput } from './replay-input.ts';
 import { InputFailure } from './replay-input.ts';
@@ -45,12 +45,14 @@ function lookahead(decoder: InputDecoder): number {
 export async function runReplayInputs(run: ReplayRun): Promise<void> {
   const { decoder, progress, signal } = run;
   const listing = run.inputs[Symbol.asyncIterator]();
-  const started: { readonly input: ReplayInput; readonly parts: AsyncIterable<PreparedPart> }[] = [];
+  /** Inputs started, in order; an unlisted location has no parts, only its error. */
+  const started: { readonly input: ReplayInput; readonly parts: AsyncIterable<PreparedBatch> | undefined }[] = [];
   let listed = false;
   const fill = async (): Promise<void> => {
     while (!listed && started.length < lookahead(decoder) && !aborted(signal)) {
       const next = await listing.next();
       if (next.done === true) listed = true;
+      else if (next.value.kind === 'unlisted') started.push({ input: next.value, parts: undefined });
       else if (run.skip?.(next.value) !== true) started.push({ input: next.value, parts: decoder.start(next.value) });
     }
   };
@@ -63,18 +65,19 @@ export async function runReplayInputs(run: ReplayRun): Promise<void> {
     await fill();
     const head = started.shift();
     if (head === undefined || aborted(signal)) return;
+    if (head.input.kind === 'unlisted' || head.parts === undefined) {
+      if (head.input.kind === 'unlisted') run.onError(new InputError(head.input.name, head.input.reason));
+      continue;
+    }
     try {
-      for await (const { prepared, bytes } of head.parts) {
+      for await (const prepared of head.parts) {
         if (aborted(signal)) return;
-        if (bytes > 0) progress?.read(bytes);
-        if (prepared === undefined) continue;
         const outcome = await run.deliver(prepared);
         progress?.counted(prepared.ignored + prepared.invalid.length + prepared.candidates.length, outcome.changes.length);
       }
     } catch (error) {
       if (aborted(signal)) return;
       if (!(error instanceof InputFailure)) throw error;
-      if (error.bytes > 0) progress?.read(error.bytes);
       run.onError(error.error);
     }
     progress?.inputDone();

@@ -59,13 +59,9 @@ export async function* replayFiles(paths: readonly string[], options: ReplayOpti
   for (const path of paths) {
     if (signal?.aborted === true) return;
     try {
-      for await (const part of decodeInput(path === '-' ? 'stdin' : path, untilAborted(open(path, options.stdin, buffer), signal), options)) {
-        progress?.read(part.bytes);
-        if (part.batch !== undefined) yield part.batch;
-      }
+      yield* decodeInput(path === '-' ? 'stdin' : path, untilAborted(open(path, options.stdin, buffer), signal), { ...options, ends: path !== '-' }, progress === undefined ? undefined : (bytes) => progress.read(bytes));
     } catch (error) {
       if (!(error instanceof InputFailure)) throw error;
-      if (error.bytes > 0) progress?.read(error.bytes);
       onError(error.error);
     } finally {
       progress?.inputDone();

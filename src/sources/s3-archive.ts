@@ -96,11 +96,14 @@ export interface S3ReplayOptions extends RecordStreamOptions {
   readonly progress?: InputProgress;
 }
 
-/** Every log file under `url` (and inside the range) as a replay input, in S3's order; a listing that fails is reported and ends this location. */
-export async function* listS3Inputs(url: string, api: S3Api, options: Pick<S3ReplayOptions, 'days' | 'progress'>, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<ReplayInput> {
+/**
+ * Every log file under `url` (and inside the range) as a replay input, in S3's order; a listing that fails ends this
+ * location with an `unlisted` input, so it is reported after the inputs listed before it.
+ */
+export async function* listS3Inputs(url: string, api: S3Api, options: Pick<S3ReplayOptions, 'days' | 'progress'>, signal?: AbortSignal): AsyncGenerator<ReplayInput> {
   const location = parseS3Url(url);
   if (location === undefined) {
-    onError(new InputError(url, 'not an S3 location: give s3://BUCKET/PREFIX'));
+    yield { kind: 'unlisted', name: url, reason: 'not an S3 location: give s3://BUCKET/PREFIX' };
     return;
   }
   try {
@@ -109,7 +112,7 @@ export async function* listS3Inputs(url: string, api: S3Api, options: Pick<S3Rep
     }
   } catch (error) {
     if (aborted(signal)) return;
-    onError(new InputError(url, `cannot list it: ${readFailureReason(error)}`));
+    yield { kind: 'unlisted', name: url, reason: `cannot list it: ${readFailureReason(error)}` };
   }
 }
 
@@ -125,19 +128,17 @@ export async function openS3Object(api: S3Api, input: { readonly bucket: string;
  */
 export async function* replayS3(url: string, api: S3Api, options: S3ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
   const { progress } = options;
-  for await (const input of listS3Inputs(url, api, options, onError, signal)) {
-    if (aborted(signal) || input.kind !== 's3') return;
+  for await (const input of listS3Inputs(url, api, options, signal)) {
+    if (aborted(signal)) return;
+    if (input.kind === 'unlisted') onError(new InputError(input.name, input.reason));
+    if (input.kind !== 's3') continue;
     try {
       const body = await openS3Object(api, input, signal);
-      for await (const part of decodeInput(input.name, body, options)) {
-        progress?.read(part.bytes);
-        if (part.batch !== undefined) yield part.batch;
-      }
+      yield* decodeInput(input.name, body, { ...options, ends: true }, progress === undefined ? undefined : (bytes) => progress.read(bytes));
     } catch (error) {
       if (aborted(signal)) return;
       if (error instanceof InputFailure) {
-        if (error.bytes > 0) progress?.read(error.bytes);
-        onError(error.error);
+          onError(error.error);
       } else onError(new InputError(input.name, readFailureReason(error)));
     } finally {
       progress?.inputDone();

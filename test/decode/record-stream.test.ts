@@ -3,6 +3,7 @@ import t from 'tap';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
+import { frameLogFile } from '../../src/decode/log-file-document.ts';
 import { decodeRecordStream, InputStreamError } from '../../src/decode/record-stream.ts';
 import type { RecordStreamOptions } from '../../src/decode/record-stream.ts';
 import type { InvalidRecord, RawRecord } from '../../src/record-batch.ts';
@@ -36,7 +37,7 @@ function materialise(record: RawRecord): unknown {
   }
 }
 
-async function decode(buf: Buffer, cuts: readonly number[] = [], options = OPTIONS): Promise<Decoded> {
+async function decode(buf: Buffer, cuts: readonly number[] = [], options: RecordStreamOptions = OPTIONS): Promise<Decoded> {
   const out: Decoded = { records: [], skipped: 0, invalid: [], error: undefined };
   try {
     for await (const batch of decodeRecordStream(chunks(buf, cuts), options)) {
@@ -276,12 +277,12 @@ const isChange = (r: { eventSource?: unknown; eventName?: unknown }) => r.eventS
 
 t.test('property: any format, plain or gzip, any chunking, yields every change in order', async (t) => {
   await t.resolves(fc.assert(
-    fc.asyncProperty(fc.array(cloudTrailRecord, { minLength: 1, maxLength: 20 }), format, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 }), async (generated, kind, gzip, rawCuts) => {
+    fc.asyncProperty(fc.array(cloudTrailRecord, { minLength: 1, maxLength: 20 }), format, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), async (generated, kind, gzip, rawCuts, ends) => {
       const records = JSON.parse(JSON.stringify(generated)) as (typeof generated)[number][];
       const plain = encode(kind, records);
       const buf = gzip ? gzipSync(plain) : plain;
       const cuts = rawCuts.map((c) => c % (buf.length + 1));
-      const out = await decode(buf, cuts, { maxRecordBytes: 1 << 20, maxDocumentBytes: 1 << 24 });
+      const out = await decode(buf, cuts, { maxRecordBytes: 1 << 20, maxDocumentBytes: 1 << 24, ends });
       // The raw prefilter may pass more than changes (the classifier decides), never fewer.
       return isDeepStrictEqual((out.records as typeof records).filter(isChange), records.filter(isChange)) && out.records.length + out.skipped === records.length && out.invalid.length === 0 && out.error === undefined;
     }),
@@ -356,7 +357,11 @@ t.test('property: damaged input (any format, plain or gzip) gives the same recor
       const whole = await decode(buf, [], options);
       const cut = await decode(buf, rawCuts.map((c) => c % (buf.length + 1)), options);
       const stdin = await decode(buf, Array.from({ length: Math.floor(buf.length / 65536) }, (_, i) => (i + 1) * 65536), options);
-      return isDeepStrictEqual(cut, whole) && isDeepStrictEqual(stdin, whole);
+      // A file or an S3 object: read whole and inflated at once when small. A gzipped log file the fast cut takes is
+      // not read by the exact scanner (test/decode/log-file-document.test.ts says what it gives then).
+      const file = await decode(buf, rawCuts.map((c) => c % (buf.length + 1)), { ...options, ends: true });
+      const fast = gzip && frameLogFile(plain, 0, plain.length, options.maxRecordBytes) !== undefined;
+      return isDeepStrictEqual(cut, whole) && isDeepStrictEqual(stdin, whole) && (fast || isDeepStrictEqual(file, whole));
     }),
     { numRuns: 300 },
   ));

@@ -51,7 +51,7 @@ const steady = (exposition: string): string => exposition.split('\n').filter((li
 
 const plainRun = (): string => spawnSync(process.execPath, [MAIN, 'replay', TRAIL, '-'], { input: readFileSync(TRAIL), encoding: 'utf8', cwd: ROOT, env: { PATH: process.env['PATH'] ?? '' } }).stdout;
 
-const LINE = /^[01] of 2 files \| \d+(\.\d)? kB of \? \| (\?|\d+(\.\d)?k?) rec\/s \| \d+ changes? \| \? left$/;
+const LINE = /^[01] of 2 files \| \d+(\.\d)? k?B of \? \| (\?|\d+(\.\d)?k?) rec\/s \| \d+ changes? \| \? left$/;
 
 t.test('on a terminal: the line is drawn on stderr in place, then cleared; stdout is the exposition alone', { skip: !hasScript && 'script (util-linux) is not installed' }, async (t) => {
   const out = join(work, 'wide.prom');
@@ -122,7 +122,7 @@ t.test('replay s3://: the total grows as each listing page comes, before its obj
   fake.api.putObject('trail', `${trail}/notes.txt`, Buffer.from('hello'));
   const progress = new RecordingProgress();
   const env = { AWS_ENDPOINT_URL_S3: fake.endpoint, AWS_REGION: 'eu-west-1' };
-  const result = await runReplay(['s3://trail/AWSLogs/'], loadConfig({ awsMaxAttempts: '3' }), { env, log: pino({ level: 'silent' }), stdin: Readable.from([]), progress });
+  const result = await runReplay(['s3://trail/AWSLogs/'], loadConfig({ awsMaxAttempts: '3', jobs: '1' }), { env, log: pino({ level: 'silent' }), stdin: Readable.from([]), progress });
   t.same(result.errors, []);
   const [a, b, c] = bodies.map((body) => body.length);
   t.same(progress.calls, [`known 2 ${a! + b!}`, `read ${a}`, 'done', `read ${b}`, 'done', `known 1 ${c}`, `read ${c}`, 'done']);
