@@ -1,5 +1,5 @@
 // Replay of a CloudTrail trail's S3 archive: the log files under s3://BUCKET/PREFIX listed page by page and each
-// object's body streamed into the record decoder, never held whole.
+// object's body streamed into the record decoder, never held whole. Which keys are listed: s3-layout.ts.
 //
 // The layout is AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_..._.json.gz, with
 // digest files under CloudTrail-Digest/ beside CloudTrail/:
@@ -11,7 +11,10 @@ import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
+import type { InputProgress } from '../replay/input-progress.ts';
 import type { S3Api } from './s3-api.ts';
+import type { TrailSelection } from './s3-layout.ts';
+import { selectedKeys } from './s3-layout.ts';
 
 export const S3_SCHEME = 's3://';
 
@@ -30,62 +33,6 @@ export function parseS3Url(path: string): S3Location | undefined {
   return { bucket, prefix: slash < 0 ? '' : rest.slice(slash + 1) };
 }
 
-/** A CloudTrail log file: gzipped JSON, not a digest file (those are .json.gz too, under CloudTrail-Digest/). */
-export function isLogFileKey(key: string): boolean {
-  return key.endsWith('.json.gz') && !key.includes('/CloudTrail-Digest/');
-}
-
-/** A prefix that reaches the region level of the layout: AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION[/]. */
-const REGION_LEVEL = /(?:^|\/)AWSLogs\/(?:o-[a-z0-9]+\/)?\d{12}\/CloudTrail\/[a-z0-9-]+\/?$/;
-/** The day a log file's key names. */
-const KEY_DAY = /\/CloudTrail\/[a-z0-9-]+\/(\d{4})\/(\d{2})\/(\d{2})\//;
-
-export interface DayRange {
-  /** YYYY-MM-DD, inclusive. */
-  readonly from?: string;
-  /** YYYY-MM-DD, inclusive. */
-  readonly to?: string;
-}
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/**
- * The prefixes to list: one per day of the range when the prefix reaches the region level and the range is bounded
- * on both sides (nothing outside it is listed), else the prefix itself (keys are then filtered by the day they name).
- */
-export function listPrefixes(prefix: string, days: DayRange): string[] {
-  if (days.from === undefined || days.to === undefined || !REGION_LEVEL.test(prefix)) return [prefix];
-  const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
-  const prefixes: string[] = [];
-  for (let t = Date.parse(`${days.from}T00:00:00Z`); t <= Date.parse(`${days.to}T00:00:00Z`); t += DAY_MS) {
-    prefixes.push(`${base}${new Date(t).toISOString().slice(0, 10).replaceAll('-', '/')}/`);
-  }
-  return prefixes;
-}
-
-/** Whether a key's day (when it names one) is inside the range. */
-export function inDayRange(key: string, days: DayRange): boolean {
-  const match = KEY_DAY.exec(key);
-  if (match === null) return days.from === undefined && days.to === undefined;
-  const day = `${match[1]}-${match[2]}-${match[3]}`;
-  return (days.from === undefined || day >= days.from) && (days.to === undefined || day <= days.to);
-}
-
-/** Every log file key under the location (and inside the range), page by page in S3's order. */
-async function* logFileKeys(api: S3Api, location: S3Location, days: DayRange, signal: AbortSignal | undefined): AsyncGenerator<string> {
-  for (const prefix of listPrefixes(location.prefix, days)) {
-    let token: string | undefined;
-    do {
-      const page = await api.listObjectsV2({ Bucket: location.bucket, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }, signal);
-      for (const object of page.Contents ?? []) {
-        const key = object.Key ?? '';
-        if (isLogFileKey(key) && inDayRange(key, days)) yield key;
-      }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
-  }
-}
-
 /** A function, so a check after an await is not narrowed away by one before it. */
 const aborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
 
@@ -102,7 +49,16 @@ function reason(error: unknown): string {
 }
 
 export interface S3ReplayOptions extends RecordStreamOptions {
-  readonly days?: DayRange;
+  /** Accounts, regions and days (--trail-accounts, --trail-regions, --from/--to): nothing outside them is listed. */
+  readonly selection?: TrailSelection;
+  /** A resumable manifest's view of this location (its number among the replay's paths is `location`). */
+  readonly progress?: InputProgress;
+  readonly location?: number;
+}
+
+/** Every selected log file key under the location, in S3's order, after `after` (a resumed run). */
+export function logFileKeys(api: S3Api, location: S3Location, selection: TrailSelection, after: string | undefined, signal?: AbortSignal): AsyncGenerator<string> {
+  return selectedKeys((request) => api.listObjectsV2({ Bucket: location.bucket, ...request }, signal), location.prefix, selection, { after });
 }
 
 /**
@@ -115,10 +71,12 @@ export async function* replayS3(url: string, api: S3Api, options: S3ReplayOption
     onError(new InputError(url, 'not an S3 location: give s3://BUCKET/PREFIX'));
     return;
   }
-  const days = options.days ?? {};
+  const { progress, location: index = 0 } = options;
+  if (progress?.locationDone(index) === true) return;
   try {
-    for await (const key of logFileKeys(api, location, days, signal)) {
+    for await (const key of logFileKeys(api, location, options.selection ?? {}, progress?.after(index), signal)) {
       if (aborted(signal)) return;
+      if (progress?.skip(index, key) === true) continue;
       const name = `${S3_SCHEME}${location.bucket}/${key}`;
       try {
         const object = await api.getObject({ Bucket: location.bucket, Key: key }, signal);
@@ -128,6 +86,9 @@ export async function* replayS3(url: string, api: S3Api, options: S3ReplayOption
         if (aborted(signal)) return;
         onError(new InputError(name, reason(error)));
       }
+      // Resumed here, the consumer has committed the last batch of this object: it is done.
+      if (aborted(signal)) return;
+      progress?.done(index, key);
     }
   } catch (error) {
     if (aborted(signal)) return;
