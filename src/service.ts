@@ -9,7 +9,7 @@ import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
 import { checkReplayConfig, checkServeConfig, eventbridgeCredentials, firehoseAccessKey } from './config.ts';
 import type { InputError } from './errors.ts';
-import { ListenError, NotRestoredError } from './errors.ts';
+import { ConfigError, ListenError, NotRestoredError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { Pipeline } from './pipeline.ts';
 import { ChangeLogEvents } from './record/change-log-events.ts';
@@ -38,7 +38,10 @@ import { printableText } from './printable-text.ts';
 import { ReplaySource, replayFiles } from './sources/replay-files.ts';
 import type { ReplayOptions } from './sources/replay-files.ts';
 import type { RecordBatch } from './record-batch.ts';
+import type { InputProgress } from './replay/input-progress.ts';
+import { ReplayManifest } from './replay/manifest.ts';
 import { replayS3, S3_SCHEME } from './sources/s3-archive.ts';
+import type { TrailSelection } from './sources/s3-layout.ts';
 import type { S3Api } from './sources/s3-api.ts';
 import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
 import { SqsSource } from './sources/sqs.ts';
@@ -137,35 +140,70 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   const source = { name: 'replay', errorKinds: ['unreadable_input'], eventKinds: [] };
   core.selfMetrics.declareSource(source);
   const committer = new Committer(core.pipeline, new MemoryStore(core.local), core.stateMetrics);
-  const errors: InputError[] = [];
+  // Opened (and its state restored) once the known series are declared, before anything is counted.
+  const manifest = await openManifest(paths, config, core, deps.log);
+  const errors: InputError[] = manifest?.errors ?? [];
   const onError = (error: InputError): void => {
     errors.push(error);
   };
-  for await (const batch of replayPaths(paths, config, core.selfMetrics, deps, onError)) await committer.deliver(source.name, batch);
+  try {
+    for await (const batch of replayPaths(paths, config, core.selfMetrics, deps, onError, manifest)) await committer.deliver(source.name, batch);
+    manifest?.finish(deps.signal?.aborted !== true);
+  } finally {
+    await manifest?.close();
+  }
   const exposition = await core.telemetry.exposition();
   await core.telemetry.shutdown();
   return { exposition, errors };
 }
 
+/** --manifest: the replay's resumable manifest, locked, checked against these arguments and restored. */
+async function openManifest(paths: readonly string[], config: Config, core: Core, log: PinoLogger): Promise<ReplayManifest | undefined> {
+  if (config.replayManifest === undefined) return undefined;
+  if (paths.includes('-')) throw new ConfigError('--manifest', 'KMS_EXPORTER_REPLAY_MANIFEST', 'stdin (-) cannot be resumed: give files or s3:// locations');
+  return ReplayManifest.open({
+    path: config.replayManifest,
+    arguments: { paths: [...paths], from: config.replayFrom ?? null, to: config.replayTo ?? null, accounts: config.trailAccounts === undefined ? null : [...config.trailAccounts], regions: config.trailRegions === undefined ? null : [...config.trailRegions] },
+    replica: replicaState({ ledger: core.ledger, selfMetrics: core.selfMetrics, sources: {} }),
+    local: core.local,
+    eventIds: config.dedupeCapacity,
+    log: { warn: (msg) => log.warn(msg) },
+  });
+}
+
 /** Every path in order: an s3:// location through the S3 archive reader (one client for all), a run of local paths through replayFiles. */
-async function* replayPaths(paths: readonly string[], config: Config, selfMetrics: SelfMetrics, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }, onError: (error: InputError) => void): AsyncGenerator<RecordBatch> {
+async function* replayPaths(paths: readonly string[], config: Config, selfMetrics: SelfMetrics, deps: CoreDeps & { readonly stdin: Readable; readonly signal?: AbortSignal }, onError: (error: InputError) => void, progress: InputProgress | undefined): AsyncGenerator<RecordBatch> {
   const options = replayOptions(config, deps.stdin);
-  const days = { ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }), ...(config.replayTo === undefined ? {} : { to: config.replayTo }) };
+  const selection = trailSelection(config);
   let s3: S3Api | undefined;
   for (let i = 0; i < paths.length; ) {
     if (deps.signal?.aborted === true) return;
     const path = paths[i]!;
     if (path.startsWith(S3_SCHEME)) {
+      if (progress?.locationDone(i) === true) {
+        i++;
+        continue;
+      }
       s3 ??= await s3Archive(config, selfMetrics, deps.env);
-      yield* replayS3(path, s3, { ...options, days }, onError, deps.signal);
+      yield* replayS3(path, s3, { ...options, selection, location: i, ...(progress === undefined ? {} : { progress }) }, onError, deps.signal);
       i++;
       continue;
     }
     let end = i;
     while (end < paths.length && !paths[end]!.startsWith(S3_SCHEME)) end++;
-    yield* replayFiles(paths.slice(i, end), options, onError, deps.signal);
+    yield* replayFiles(paths.slice(i, end), options, onError, deps.signal, progress === undefined ? undefined : { progress, first: i });
     i = end;
   }
+}
+
+/** --trail-accounts, --trail-regions, --from/--to: what replay s3:// reads of an archive. */
+function trailSelection(config: Config): TrailSelection {
+  return {
+    ...(config.trailAccounts === undefined ? {} : { accounts: config.trailAccounts }),
+    ...(config.trailRegions === undefined ? {} : { regions: config.trailRegions }),
+    ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }),
+    ...(config.replayTo === undefined ? {} : { to: config.replayTo }),
+  };
 }
 
 export interface ServiceDeps extends CoreDeps {

@@ -6,6 +6,7 @@ import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
+import type { InputProgress } from '../replay/input-progress.ts';
 import { COMMIT_FAILED } from './source.ts';
 import type { Source, SourceContext, SourceStatus } from './source.ts';
 
@@ -14,6 +15,12 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 
 export interface ReplayOptions extends RecordStreamOptions {
   readonly stdin: Readable;
+}
+
+/** A resumable manifest's view of the paths: the first path is location `first` of the replay's command line. */
+export interface FilesProgress {
+  readonly progress: InputProgress;
+  readonly first: number;
 }
 
 /**
@@ -97,25 +104,36 @@ async function* untilAborted(input: AsyncIterable<Buffer>, signal: AbortSignal |
  * holds no record at all (binary data, text that is not JSON) is reported to `onError`
  * after the records read from it, and the next path goes on. `signal` stops the reading.
  */
-export async function* replayFiles(paths: readonly string[], options: ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+export async function* replayFiles(paths: readonly string[], options: ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal, resume?: FilesProgress): AsyncGenerator<RecordBatch> {
   const buffers: ReadBuffers = { a: Buffer.allocUnsafe(READ_CHUNK_BYTES), b: Buffer.allocUnsafe(READ_CHUNK_BYTES) };
-  for (const path of paths) {
-    if (signal?.aborted === true) return;
-    const name = path === '-' ? 'stdin' : path;
-    let records = 0;
-    let invalid = 0;
-    try {
-      for await (const batch of decodeRecordStream(untilAborted(open(path, options.stdin, buffers), signal), options)) {
-        records += batch.records.length + batch.skipped;
-        invalid += batch.invalid.length;
-        yield batch;
-      }
-    } catch (error) {
-      onError(new InputError(name, reason(error)));
-      continue;
-    }
-    if (records === 0 && invalid > 0) onError(new InputError(name, `not CloudTrail: no record could be read from it (${invalid} invalid)`));
+  const stopped = (): boolean => signal?.aborted === true;
+  for (const [index, path] of paths.entries()) {
+    if (stopped()) return;
+    const location = (resume?.first ?? 0) + index;
+    if (resume?.progress.skip(location, path) === true) continue;
+    yield* replayFile(path, options, onError, signal, buffers);
+    // Resumed here, the consumer has committed the file's last batch (an input stopped by the signal is not done).
+    if (stopped()) return;
+    resume?.progress.done(location, path);
   }
+}
+
+/** One path's records; an error after what was read of it. */
+async function* replayFile(path: string, options: ReplayOptions, onError: (error: InputError) => void, signal: AbortSignal | undefined, buffers: ReadBuffers): AsyncGenerator<RecordBatch> {
+  const name = path === '-' ? 'stdin' : path;
+  let records = 0;
+  let invalid = 0;
+  try {
+    for await (const batch of decodeRecordStream(untilAborted(open(path, options.stdin, buffers), signal), options)) {
+      records += batch.records.length + batch.skipped;
+      invalid += batch.invalid.length;
+      yield batch;
+    }
+  } catch (error) {
+    onError(new InputError(name, reason(error)));
+    return;
+  }
+  if (records === 0 && invalid > 0) onError(new InputError(name, `not CloudTrail: no record could be read from it (${invalid} invalid)`));
 }
 
 /** A file missing, unreadable or cut short; a batch the state store refused. */
