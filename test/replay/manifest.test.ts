@@ -177,17 +177,3 @@ t.test('refused: a local file read by the earlier run that changed since', async
     `the manifest ${manifest} records ${paths[1]!} as read at size ${size}, modified ${new Date(files[1]!.mtimeMs).toISOString()}; it is now size ${size + 1}, modified 2026-11-30T00:00:00.000Z: give another --manifest to read it again`,
   );
 });
-
-t.test('refused: a manifest another run holds (its lock kept fresh); taken over once the holder is gone', async (t) => {
-  const dir = workdir(t);
-  const manifest = join(dir, 'm.json');
-  const config = loadConfig({});
-  const core = await buildCore(config, { env: {}, log: pino({ level: 'silent' }), now: () => NOW });
-  t.teardown(() => core.telemetry.shutdown());
-  const holder = await ReplayManifest.open({ path: manifest, arguments: ARGS([]), replica: replicaState({ ledger: core.ledger, selfMetrics: core.selfMetrics, sources: {} }), local: core.local, eventIds: 10, staleLockMs: 2000 });
-  const started = Date.now();
-  t.equal(await refusal(t, manifest, ARGS([]), 2000), `the manifest ${manifest} is in use by another replay (its lock is held and kept fresh): two runs cannot share a manifest`);
-  t.ok(Date.now() - started >= 2000, 'waited for a holder that might have died');
-  await holder.close();
-  t.equal((await replay([], manifest)).errors.length, 0, 'free again');
-});
