@@ -11,7 +11,7 @@ import type { Config } from './config.ts';
 import { parseQueueUrl } from './catalog/queue-url.ts';
 import type { QueueUrl } from './catalog/queue-url.ts';
 import { AWS_REGION_SYNTAX, loadConfig, settingOptions, SOURCES, switchesFromEnv } from './config.ts';
-import { ConfigError, HistoryRangeError, ListenError } from './errors.ts';
+import { ConfigError, HistoryRangeError, ListenError, ManifestError } from './errors.ts';
 import { writeChunks } from './record/openmetrics-writer.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { buildService, runReplay } from './service.ts';
@@ -222,7 +222,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof ManifestError) {
       process.stderr.write(`${SERVICE_NAME}: ${error.message}\n`);
       process.exitCode = error.exitCode;
       return;

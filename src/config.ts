@@ -36,6 +36,11 @@ export interface Config {
   readonly replayStep: number;
   /** Decode threads of a replay: 1 decodes on the main thread. */
   readonly replayJobs: number;
+  /** replay s3://: the accounts and regions whose log files are read; undefined: all. */
+  readonly trailAccounts: readonly string[] | undefined;
+  readonly trailRegions: readonly string[] | undefined;
+  /** replay: the resumable manifest an interrupted backfill continues from. */
+  readonly replayManifest: string | undefined;
   readonly logGroups: readonly string[];
   /** The push path's own Firehose streams and EventBridge rules (names or ARNs): a pipeline change naming one says so. */
   readonly firehoseStreams: readonly string[];
@@ -100,6 +105,18 @@ const day = z
     return text;
   })
   .optional();
+
+/** A comma-separated list each of whose items `valid` accepts (`expected` says what it wanted); empty: undefined, all. */
+const checkedList = (valid: (item: string) => boolean, expected: string) =>
+  z.string().transform((text, ctx): string[] | undefined => {
+    const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    const bad = items.find((item) => !valid(item));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${expected}, got ${JSON.stringify(bad)}` });
+      return z.NEVER;
+    }
+    return items.length === 0 ? undefined : [...new Set(items)];
+  });
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -357,6 +374,9 @@ export const SETTINGS = [
   { key: 'replayOutput', flag: '--output <format>', env: 'KMS_EXPORTER_REPLAY_OUTPUT', scope: 'replay', default: 'prometheus', description: 'prometheus: the text exposition of the totals; openmetrics: the change counters at every --step of the changes\' time range, with timestamps, for promtool tsdb create-blocks-from openmetrics', parse: oneOf(REPLAY_OUTPUTS) },
   { key: 'replayStep', flag: '--step <duration>', env: 'KMS_EXPORTER_REPLAY_STEP', scope: 'replay', default: '1m', description: '--output openmetrics: the time between two samples of a series (whole seconds, at most 1d)', parse: historyStep },
   { key: 'replayJobs', flag: '--jobs <n>', env: 'KMS_EXPORTER_REPLAY_JOBS', scope: 'replay', default: 'auto', description: 'threads that decode the replayed files (auto: one per core); counts, de-duplication and log events are the same for any number (1 decodes on the main thread)', parse: jobs(256) },
+  { key: 'trailAccounts', flag: '--trail-accounts <ids>', env: 'KMS_EXPORTER_REPLAY_ACCOUNTS', scope: 'replay', description: 'replay s3://: read only the log files of these comma-separated 12-digit accounts; their folders are built, never listed', parse: checkedList((id) => /^\d{12}$/.test(id), 'comma-separated 12-digit AWS account ids') },
+  { key: 'trailRegions', flag: '--trail-regions <regions>', env: 'KMS_EXPORTER_REPLAY_REGIONS', scope: 'replay', description: 'replay s3://: read only the log files of these comma-separated regions; their folders are built, never listed', parse: checkedList((region) => AWS_REGION_SYNTAX.test(region), 'comma-separated AWS regions such as us-east-1,eu-west-1') },
+  { key: 'replayManifest', flag: '--manifest <file>', env: 'KMS_EXPORTER_REPLAY_MANIFEST', scope: 'replay', description: 'replay: record what is counted and which inputs are done in this file, so an interrupted replay run again with the same arguments continues where it stopped', parse: z.string().min(1).optional() },
   { key: 'logsFile', flag: '--logs <file>', env: 'KMS_EXPORTER_LOGS_FILE', scope: 'pipeline', description: 'also write each change log event as a JSON line to this file (- for stdout when serving)', parse: z.string().min(1).optional() },
   { key: 'labelKeyId', flag: '--label-key-id', env: 'KMS_EXPORTER_LABEL_KEY_ID', scope: 'pipeline', default: 'false', boolean: true, description: 'add a key_id label to the change counters (bounded by --label-value-limit)', parse: bool },
   { key: 'labelPrincipal', flag: '--label-principal', env: 'KMS_EXPORTER_LABEL_PRINCIPAL', scope: 'pipeline', default: 'false', boolean: true, description: 'add a principal label (IAM user, role or service) to the change counters', parse: bool },

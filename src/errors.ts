@@ -23,11 +23,25 @@ export class InputError extends Error {
   readonly code = 'KMS_EXPORTER_BAD_INPUT';
   readonly exitCode = 1;
   readonly path: string;
+  /** What went wrong, without the path (a replay manifest keeps both, to report it again when resumed). */
+  readonly reason: string;
 
   constructor(path: string, reason: string) {
     // A path is any bytes, and a reason may quote the input: printed, not sent raw to the terminal.
     super(printableText(`${path}: ${reason}`));
     this.path = path;
+    this.reason = reason;
+  }
+}
+
+/** A replay manifest that cannot be used: written for other arguments, corrupt, in use, or its inputs changed. */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+  readonly code = 'KMS_EXPORTER_BAD_MANIFEST';
+  readonly exitCode = 2;
+
+  constructor(path: string, reason: string) {
+    super(printableText(`the manifest ${path} ${reason}`));
   }
 }
 

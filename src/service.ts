@@ -9,7 +9,7 @@ import { buildFilterPattern } from './catalog/filter-pattern.ts';
 import type { Config } from './config.ts';
 import { checkReplayConfig, checkServeConfig, eventbridgeCredentials, firehoseAccessKey } from './config.ts';
 import type { InputError } from './errors.ts';
-import { ListenError, NotRestoredError } from './errors.ts';
+import { ConfigError, ListenError, NotRestoredError } from './errors.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
 import { Pipeline } from './pipeline.ts';
 import { ChangeLogEvents } from './record/change-log-events.ts';
@@ -47,6 +47,8 @@ import { InlineDecoder, WorkerDecoder } from './replay/input-decoders.ts';
 import type { ReplayInput } from './replay/replay-input.ts';
 import { runReplayInputs } from './replay/replay-run.ts';
 import { localSizes } from './replay/progress.ts';
+import { ReplayManifest } from './replay/manifest.ts';
+import type { TrailSelection } from './sources/s3-layout.ts';
 import type { S3Api } from './sources/s3-api.ts';
 import type { Source, SourceContext, SourceStatus } from './sources/source.ts';
 import { SqsSource } from './sources/sqs.ts';
@@ -162,7 +164,9 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   const source = { name: 'replay', errorKinds: ['unreadable_input'], eventKinds: [] };
   core.selfMetrics.declareSource(source);
   const committer = new Committer(core.pipeline, new MemoryStore(core.local), core.stateMetrics);
-  const errors: InputError[] = [];
+  // Opened (and its state restored) once the known series are declared, before anything is counted.
+  const manifest = await openManifest(paths, config, core, deps.log);
+  const errors: InputError[] = manifest?.errors ?? [];
   const onError = (error: InputError): void => {
     errors.push(error);
   };
@@ -181,16 +185,22 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   const decoder = config.replayJobs === 1 ? new InlineDecoder(setup) : new WorkerDecoder(config.replayJobs, setup);
   try {
     await runReplayInputs({
-      inputs: replayInputs(paths, config, s3Api, progress, deps.signal),
+      inputs: replayInputs(paths, config, s3Api, progress, manifest, deps.signal),
       decoder,
       // Observed now, on this thread: a worker's clock is not the one tests and the log events go by.
       deliver: async (prepared) => outcomeOf(await committer.deliverPrepared({ ...prepared, receivedAt: now() })),
       onError,
-      ...(progress === undefined ? {} : { progress }),
+      // The counts go to any progress (one that shows nothing ignores them); only a live one has the readers size and count bytes.
+      ...(deps.progress === undefined ? {} : { progress: deps.progress }),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+      ...(manifest === undefined
+        ? {}
+        : { skip: (input: ReplayInput) => manifest.skip(input.location, manifestName(input)), committed: (input: ReplayInput) => manifest.done(input.location, manifestName(input)) }),
     });
+    manifest?.finish(deps.signal?.aborted !== true);
   } finally {
     await decoder.close();
+    await manifest?.close();
   }
   const exposition = await core.telemetry.exposition();
   await core.telemetry.shutdown();
@@ -199,14 +209,33 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
   return { exposition, errors, output: history === undefined ? [exposition] : openMetricsChunks(history, until) };
 }
 
-/** Every path's inputs in order: an s3:// location's log files as its listing goes, a local path (or stdin, `-`) as itself. */
-async function* replayInputs(paths: readonly string[], config: Config, s3Api: () => Promise<S3Api>, progress: Progress | undefined, signal: AbortSignal | undefined): AsyncGenerator<ReplayInput> {
-  const days = { ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }), ...(config.replayTo === undefined ? {} : { to: config.replayTo }) };
+/** --manifest: the replay's resumable manifest, locked, checked against these arguments and restored. */
+async function openManifest(paths: readonly string[], config: Config, core: Core, log: PinoLogger): Promise<ReplayManifest | undefined> {
+  if (config.replayManifest === undefined) return undefined;
+  if (paths.includes('-')) throw new ConfigError('--manifest', 'KMS_EXPORTER_REPLAY_MANIFEST', 'stdin (-) cannot be resumed: give files or s3:// locations');
+  return ReplayManifest.open({
+    path: config.replayManifest,
+    arguments: { paths: [...paths], from: config.replayFrom ?? null, to: config.replayTo ?? null, accounts: config.trailAccounts === undefined ? null : [...config.trailAccounts], regions: config.trailRegions === undefined ? null : [...config.trailRegions] },
+    replica: replicaState({ ledger: core.ledger, selfMetrics: core.selfMetrics, sources: {} }),
+    local: core.local,
+    eventIds: config.dedupeCapacity,
+    log: { warn: (msg) => log.warn(msg) },
+  });
+}
+
+/** A manifest names an input by its S3 key or its local path, within its location. */
+function manifestName(input: ReplayInput): string {
+  return input.kind === 's3' ? input.key : input.name;
+}
+
+/** Every path's inputs in order: an s3:// location's selected log files as its listing goes, a local path (or stdin, `-`) as itself. */
+async function* replayInputs(paths: readonly string[], config: Config, s3Api: () => Promise<S3Api>, progress: Progress | undefined, resume: ReplayManifest | undefined, signal: AbortSignal | undefined): AsyncGenerator<ReplayInput> {
+  const selection = trailSelection(config);
   for (let i = 0; i < paths.length; ) {
     if (signal?.aborted === true) return;
     const path = paths[i]!;
     if (path.startsWith(S3_SCHEME)) {
-      yield* listS3Inputs(path, await s3Api(), { days, ...(progress === undefined ? {} : { progress }) }, signal);
+      yield* listS3Inputs(path, await s3Api(), { selection, location: i, ...(progress === undefined ? {} : { progress }), ...(resume === undefined ? {} : { resume }) }, signal);
       i++;
       continue;
     }
@@ -214,9 +243,19 @@ async function* replayInputs(paths: readonly string[], config: Config, s3Api: ()
     while (end < paths.length && !paths[end]!.startsWith(S3_SCHEME)) end++;
     const local = paths.slice(i, end);
     if (progress !== undefined) for (const size of await localSizes(local)) progress.known(1, size);
-    for (const file of local) yield file === '-' ? { kind: 'stdin', name: 'stdin' } : { kind: 'file', name: file, path: file };
+    for (const [k, file] of local.entries()) yield file === '-' ? { kind: 'stdin', name: 'stdin', location: i + k } : { kind: 'file', name: file, path: file, location: i + k };
     i = end;
   }
+}
+
+/** --trail-accounts, --trail-regions, --from/--to: what replay s3:// reads of an archive. */
+function trailSelection(config: Config): TrailSelection {
+  return {
+    ...(config.trailAccounts === undefined ? {} : { accounts: config.trailAccounts }),
+    ...(config.trailRegions === undefined ? {} : { regions: config.trailRegions }),
+    ...(config.replayFrom === undefined ? {} : { from: config.replayFrom }),
+    ...(config.replayTo === undefined ? {} : { to: config.replayTo }),
+  };
 }
 
 export interface ServiceDeps extends CoreDeps {

@@ -10,11 +10,12 @@ import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
 
 export type ReplayInput =
-  | { readonly kind: 'file'; readonly name: string; readonly path: string }
-  | { readonly kind: 'stdin'; readonly name: 'stdin' }
-  | { readonly kind: 's3'; readonly name: string; readonly bucket: string; readonly key: string; readonly size: number | undefined }
+  /** `location`: the position of its path among the replay's (a manifest counts inputs by location and name). */
+  | { readonly kind: 'file'; readonly name: string; readonly path: string; readonly location: number }
+  | { readonly kind: 'stdin'; readonly name: 'stdin'; readonly location: number }
+  | { readonly kind: 's3'; readonly name: string; readonly bucket: string; readonly key: string; readonly size: number | undefined; readonly location: number }
   /** A location that could not be listed (or is no location): reported in its place among the inputs, not before the ones listed ahead of it. */
-  | { readonly kind: 'unlisted'; readonly name: string; readonly reason: string };
+  | { readonly kind: 'unlisted'; readonly name: string; readonly reason: string; readonly location: number };
 
 /** A read that failed, already put in words (it crossed from the thread that read to the one that decodes). */
 export class InputReadError extends Error {

@@ -80,7 +80,7 @@ export async function runReplayInputs(run: ReplayRun): Promise<void> {
       if (!(error instanceof InputFailure)) throw error;
       run.onError(error.error);
     }
-    progress?.inputDone();
+    if (progress?.live === true) progress.inputDone();
     await run.committed?.(head.input);
   }
 }

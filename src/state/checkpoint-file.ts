@@ -95,10 +95,15 @@ function tempPath(path: string): string {
 
 /** Temp file, fsync, rename, fsync of the directory: a reader sees the old file or the new one, whole. */
 export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
+  writeFileAtomically(path, JSON.stringify(checkpoint));
+}
+
+/** The checkpoint's write, for any file only one lock holder writes (the replay manifest too). */
+export function writeFileAtomically(path: string, text: string): void {
   const temp = tempPath(path);
   const fd = openSync(temp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(checkpoint));
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

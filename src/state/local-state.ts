@@ -74,11 +74,14 @@ export class LocalState {
     for (const id of requestIds) this.requestIds.delete(id);
   }
 
-  /** For the checkpoint: what is remembered once `keyOps` are applied (claims are already in). */
-  snapshot(keyOps: readonly KeyOp[] = []): LocalStateSnapshot {
+  /**
+   * For the checkpoint: what is remembered once `keyOps` are applied (claims are already in), the `ids` newest ids of
+   * each set (a replay manifest keeps them all, so a resumed replay de-duplicates exactly as one run would).
+   */
+  snapshot(keyOps: readonly KeyOp[] = [], ids = CHECKPOINT_EVENT_IDS): LocalStateSnapshot {
     return {
-      eventIds: newest(this.eventIds, CHECKPOINT_EVENT_IDS),
-      requestIds: newest(this.requestIds, CHECKPOINT_EVENT_IDS),
+      eventIds: newest(this.eventIds, ids),
+      requestIds: newest(this.requestIds, ids),
       keyState: this.keyState.snapshot(keyOps),
     };
   }

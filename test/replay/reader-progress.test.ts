@@ -94,7 +94,7 @@ t.test('replayFiles without a progress reads as before: nothing is stat\'ed or c
 
 t.test('runReplay: the records and changes counted are those of the exposition; the progress is the caller\'s to stop', async (t) => {
   const progress = new RecordingProgress();
-  const result = await runReplay([TRAIL, '-'], loadConfig({}), { env: {}, log: pino({ level: 'silent' }), stdin: Readable.from([readFileSync(TRAIL)]), progress });
+  const result = await runReplay([TRAIL, '-'], loadConfig({ jobs: '1' }), { env: {}, log: pino({ level: 'silent' }), stdin: Readable.from([readFileSync(TRAIL)]), progress });
   t.same(result.errors, []);
   const size = readFileSync(TRAIL).length;
   t.same(progress.calls, [`known 1 ${size}`, 'known 1 ?', `read ${size}`, 'done', `read ${size}`, 'done']);

@@ -94,6 +94,8 @@ function parseRange(header: string, size: number): { start: number; end: number 
 export interface FakeS3Options {
   /** Most keys per ListObjectsV2 page whatever max-keys asks; S3's is 1,000. Lower it to page small buckets. */
   readonly pageSize?: number;
+  /** Each GetObject answers after this long (ms): a slow bucket, so a replay can be stopped midway. */
+  readonly getDelayMs?: number;
 }
 
 export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> {
@@ -228,7 +230,18 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
       const objects = buckets.get(decodeURIComponent(bucket));
       if (objects === undefined) throw new S3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
       if (operation === 'ListObjectsV2') listObjectsV2(bucket, objects, url.searchParams, res, requestId);
-      else getObject(bucket, key, req, res, requestId, fault?.cut);
+      else if (options.getDelayMs !== undefined) {
+        setTimeout(() => {
+          try {
+            getObject(bucket, key, req, res, requestId, fault?.cut);
+            status = res.statusCode;
+          } catch (error) {
+            if (!(error instanceof S3Error)) throw error;
+            status = error.status;
+            sendError(res, error, requestId, false);
+          }
+        }, options.getDelayMs);
+      } else getObject(bucket, key, req, res, requestId, fault?.cut);
       status = res.statusCode;
     } catch (error) {
       if (!(error instanceof S3Error)) throw error;
