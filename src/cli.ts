@@ -14,7 +14,7 @@ import { AWS_REGION_SYNTAX, loadConfig, settingOptions, SOURCES, switchesFromEnv
 import { ConfigError, HistoryRangeError, ListenError, ManifestError } from './errors.ts';
 import { writeChunks } from './record/openmetrics-writer.ts';
 import { SERVICE_NAME, VERSION } from './package-info.ts';
-import { buildService, runReplay } from './service.ts';
+import { runReplay } from './replay/replay-command.ts';
 import { ReplayProgress } from './replay/progress.ts';
 import { operatorLog } from './telemetry.ts';
 
@@ -38,6 +38,8 @@ function closeLogsFile(fd: number | undefined): void {
 async function serve(config: Config, env: NodeJS.ProcessEnv): Promise<void> {
   const log = operatorLog(config.logLevel);
   const logsFd = openLogsFile(config.logsFile, true);
+  // Loaded only to serve: the HTTP server and the sources' AWS clients are not a replay's (they are a third of its memory).
+  const { buildService } = await import('./service.ts');
   const service = await buildService(config, { env, log, logsFd, stdin: process.stdin });
   const stop = async (signal: string): Promise<void> => {
     log.info({ signal }, 'stopping: draining sources, closing the server, flushing telemetry');
