@@ -25,6 +25,8 @@ export interface CommandSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** 'capture' keeps stdout in the sample (keep it small), 'null' discards it, otherwise a file path. */
   readonly stdout: 'capture' | 'null' | { readonly file: string };
+  /** The cores it may run on (taskset's list); core 0 alone when not given. */
+  readonly cores?: string;
 }
 
 /** Work timed inside this process (for example rendering /metrics); it reports its own sample. */
@@ -203,7 +205,7 @@ function pollPeakRss(pid: number): { stop: () => number | null } {
 export async function runCommand(spec: CommandSpec, env: Environment): Promise<Sample> {
   const timeFile = join(tmpdir(), `bench-time-${process.pid}-${Date.now()}`);
   const argv: string[] = [];
-  if (env.taskset !== null) argv.push(env.taskset, '-c', '0');
+  if (env.taskset !== null) argv.push(env.taskset, '-c', spec.cores ?? '0');
   if (env.gnuTime !== null) argv.push(env.gnuTime, '-f', '%e %U %S %M', '-o', timeFile);
   argv.push(...spec.argv);
   let stdoutFd: number | 'pipe' = 'pipe';
