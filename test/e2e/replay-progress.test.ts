@@ -2,6 +2,7 @@
 // stderr, fitted to the terminal, and clears it; with stderr redirected to a file there is nothing of it, and stdout is
 // the exposition alone. And over S3, the total grows page by page as the listing is read.
 import t from 'tap';
+import { RecordingProgress } from '../support/recording-progress.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,6 @@ import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { formatBytes } from '../../src/replay/progress.ts';
-import type { Progress } from '../../src/replay/progress.ts';
 import { runReplay } from '../../src/service.ts';
 import { cloudTrailRecord } from '../support/cloudtrail-record.ts';
 import { startFakeS3 } from '../support/fake-s3/index.ts';
@@ -88,29 +88,6 @@ t.test('stderr redirected to a file: nothing of the line, there or on the termin
   t.equal(steady(readFileSync(out, 'utf8')), steady(plainRun()));
 });
 
-/** Every call as text, consecutive reads summed (how a body is cut into chunks is not the contract). */
-class RecordingProgress implements Progress {
-  readonly live = true;
-  readonly calls: string[] = [];
-
-  known(files: number, bytes: number | undefined): void {
-    this.calls.push(`known ${files} ${bytes ?? '?'}`);
-  }
-
-  read(bytes: number): void {
-    const last = this.calls.at(-1);
-    if (last?.startsWith('read ') === true) this.calls[this.calls.length - 1] = `read ${Number(last.slice(5)) + bytes}`;
-    else this.calls.push(`read ${bytes}`);
-  }
-
-  inputDone(): void {
-    this.calls.push('done');
-  }
-
-  counted(): void {}
-
-  stop(): void {}
-}
 
 t.test('replay s3://: the total grows as each listing page comes, before its objects are read', async (t) => {
   const fake = await startFakeS3({ pageSize: 2 });

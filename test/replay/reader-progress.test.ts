@@ -1,6 +1,7 @@
 // What the replay readers and runReplay tell the progress: every local path's size before any is read, the bytes as
 // they are read, each input's end, and the records and changes the pipeline counted, equal to the exposition's.
 import t from 'tap';
+import { RecordingProgress } from '../support/recording-progress.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,6 @@ import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { localSizes } from '../../src/replay/progress.ts';
-import type { Progress } from '../../src/replay/progress.ts';
 import { runReplay } from '../../src/service.ts';
 import { replayFiles } from '../../src/sources/replay-files.ts';
 import { cloudTrailRecord } from '../support/cloudtrail-record.ts';
@@ -19,40 +19,6 @@ const T0 = Date.parse('2026-11-20T09:00:00Z');
 const OPTIONS = { maxRecordBytes: 1024 * 1024, maxDocumentBytes: 64 * 1024 * 1024 };
 const TRAIL = new URL('../../examples/trail.jsonl.gz', import.meta.url).pathname;
 
-/** Every call, in order, as text; consecutive reads of one input summed (how a stream is cut into chunks is not the contract). */
-class RecordingProgress implements Progress {
-  readonly live: boolean;
-  readonly calls: string[] = [];
-  records = 0;
-  changes = 0;
-
-  constructor(live = true) {
-    this.live = live;
-  }
-
-  known(files: number, bytes: number | undefined): void {
-    this.calls.push(`known ${files} ${bytes ?? '?'}`);
-  }
-
-  read(bytes: number): void {
-    const last = this.calls.at(-1);
-    if (last?.startsWith('read ') === true) this.calls[this.calls.length - 1] = `read ${Number(last.slice(5)) + bytes}`;
-    else this.calls.push(`read ${bytes}`);
-  }
-
-  inputDone(): void {
-    this.calls.push('done');
-  }
-
-  counted(records: number, changes: number): void {
-    this.records += records;
-    this.changes += changes;
-  }
-
-  stop(): void {
-    this.calls.push('stop');
-  }
-}
 
 t.test('replayFiles: each path sized before any is read (stdin unknown, a missing file 0), its bytes as read, its end, failed or not', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'kce-progress-'));
