@@ -57,6 +57,34 @@ export class InlineDecoder implements InputDecoder {
   async close(): Promise<void> {}
 }
 
+/**
+ * --jobs N: the first input decoded on the main thread when its turn comes, the others on up to N threads. A replay of
+ * one file starts no thread, and the main thread works on the first input while the threads start on the next ones.
+ * Which thread decodes an input changes nothing of what is counted: every input is counted in order on the main thread.
+ */
+export class ThreadedDecoder implements InputDecoder {
+  readonly concurrency: number;
+  private readonly inline: InlineDecoder;
+  private readonly pool: WorkerDecoder;
+  private first = true;
+
+  constructor(jobs: number, setup: DecoderSetup) {
+    this.concurrency = jobs;
+    this.inline = new InlineDecoder(setup);
+    this.pool = new WorkerDecoder(jobs, setup);
+  }
+
+  start(input: ReplayInput): AsyncIterable<PreparedBatch> {
+    if (!this.first) return this.pool.start(input);
+    this.first = false;
+    return this.inline.start(input);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
 /** The worker's entry point, next to this module (TypeScript from source, JavaScript once built). */
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './decode-worker.ts' : './decode-worker.js', import.meta.url);
 
@@ -122,17 +150,22 @@ export class WorkerDecoder implements InputDecoder {
   private nextId = 0;
   private crashed: Error | undefined;
 
+  private readonly jobs: number;
+
+  /** Threads start as inputs need them, up to `jobs`: a replay of one file starts none. */
   constructor(jobs: number, setup: DecoderSetup) {
     this.concurrency = jobs;
+    this.jobs = jobs;
     this.setup = setup;
-    const workerData: WorkerSetup = { options: setup.options, ownPath: setup.ownPath, source: setup.source };
-    for (let i = 0; i < jobs; i++) {
-      const worker = new Worker(WORKER_URL, { workerData });
-      worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
-      worker.on('error', (error) => this.onCrash(error));
-      this.workers.push(worker);
-      this.idle.push(worker);
-    }
+  }
+
+  private spawn(): Worker {
+    const workerData: WorkerSetup = { options: this.setup.options, ownPath: this.setup.ownPath, source: this.setup.source };
+    const worker = new Worker(WORKER_URL, { workerData });
+    worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
+    worker.on('error', (error) => this.onCrash(error));
+    this.workers.push(worker);
+    return worker;
   }
 
   start(input: ReplayInput): AsyncIterable<PreparedBatch> {
@@ -151,7 +184,7 @@ export class WorkerDecoder implements InputDecoder {
   }
 
   private takeWorker(): Promise<Worker> {
-    const worker = this.idle.pop();
+    const worker = this.idle.pop() ?? (this.workers.length < this.jobs ? this.spawn() : undefined);
     if (worker !== undefined) return Promise.resolve(worker);
     return new Promise((resolve) => this.waitingForWorker.push(resolve));
   }

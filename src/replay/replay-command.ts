@@ -12,7 +12,7 @@ import { openMetricsChunks } from '../record/openmetrics-writer.ts';
 import { untilAborted } from '../sources/replay-files.ts';
 import type { Progress } from './progress.ts';
 import { listS3Inputs, openS3Object, S3_SCHEME } from '../sources/s3-archive.ts';
-import { InlineDecoder, WorkerDecoder } from './input-decoders.ts';
+import { InlineDecoder, ThreadedDecoder } from './input-decoders.ts';
 import type { ReplayInput } from './replay-input.ts';
 import { runReplayInputs } from './replay-run.ts';
 import { localSizes } from './progress.ts';
@@ -60,7 +60,7 @@ export async function runReplay(paths: readonly string[], config: Config, deps: 
       input.kind === 's3' ? openS3Object(await s3Api(), input, deps.signal) : untilAborted(deps.stdin, deps.signal),
     ...(progress === undefined ? {} : { onBytes: (bytes: number) => progress.read(bytes) }),
   };
-  const decoder = config.replayJobs === 1 ? new InlineDecoder(setup) : new WorkerDecoder(config.replayJobs, setup);
+  const decoder = config.replayJobs === 1 ? new InlineDecoder(setup) : new ThreadedDecoder(config.replayJobs, setup);
   try {
     await runReplayInputs({
       inputs: replayInputs(paths, config, s3Api, progress, manifest, deps.signal),

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
-import { loadConfig } from '../src/config.ts';
-import { runReplay } from '../src/service.ts';
-import { HISTORY_METRICS } from '../src/record/openmetrics-writer.ts';
+import { loadConfig } from '../../src/config.ts';
+import { runReplay } from '../../src/service.ts';
+import { HISTORY_METRICS } from '../../src/record/openmetrics-writer.ts';
 
-const FIXTURES = join(import.meta.dirname, 'fixtures');
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 /** Each counts one change (success or failure) of either catalog; ScheduleKeyDeletion's 20-day window also raises short_deletion_window. */
 const KINDS = ['cloudtrail/DisableKey', 'cloudtrail/ScheduleKeyDeletion', 'cloudtrail/CreateGrant.AccessDenied', 'cloudtrail/CreateKey', 'cloudtrail-pipeline/StopLogging'] as const;
 const DISABLE_KEY_ID = '9a7c5e31-0b2d-4f6a-8c1e-3d5f7a9b1c2e';

@@ -6,22 +6,22 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.ts';
-import { ManifestError } from '../../src/errors.ts';
-import type { InputError } from '../../src/errors.ts';
-import { NO_OWN_PATH } from '../../src/classify/pipeline-change.ts';
-import { InlineDecoder } from '../../src/replay/input-decoders.ts';
-import { runReplayInputs } from '../../src/replay/replay-run.ts';
-import { outcomeOf } from '../../src/state/committer.ts';
-import { loadManifest, ReplayManifest } from '../../src/replay/manifest.ts';
-import type { ReplayArguments } from '../../src/replay/manifest.ts';
-import { buildCore } from '../../src/service.ts';
-import { Committer } from '../../src/state/committer.ts';
-import { MemoryStore } from '../../src/state/local-state.ts';
-import { replicaState } from '../../src/state/replica-state.ts';
+import { loadConfig } from '../../../src/config.ts';
+import { ManifestError } from '../../../src/errors.ts';
+import type { InputError } from '../../../src/errors.ts';
+import { NO_OWN_PATH } from '../../../src/classify/pipeline-change.ts';
+import { InlineDecoder } from '../../../src/replay/input-decoders.ts';
+import { runReplayInputs } from '../../../src/replay/replay-run.ts';
+import { outcomeOf } from '../../../src/state/committer.ts';
+import { loadManifest, ReplayManifest } from '../../../src/replay/manifest.ts';
+import type { ReplayArguments } from '../../../src/replay/manifest.ts';
+import { buildCore } from '../../../src/service.ts';
+import { Committer } from '../../../src/state/committer.ts';
+import { MemoryStore } from '../../../src/state/local-state.ts';
+import { replicaState } from '../../../src/state/replica-state.ts';
 
 const NOW = Date.parse('2026-12-01T00:00:00Z');
-const FIXTURES = join(import.meta.dirname, '../fixtures/cloudtrail');
+const FIXTURES = join(import.meta.dirname, '../../fixtures/cloudtrail');
 
 function workdir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'kce-manifest-'));

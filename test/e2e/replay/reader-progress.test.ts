@@ -1,23 +1,23 @@
 // What the replay readers and runReplay tell the progress: every local path's size before any is read, the bytes as
 // they are read, each input's end, and the records and changes the pipeline counted, equal to the exposition's.
 import t from 'tap';
-import { RecordingProgress } from '../support/recording-progress.ts';
+import { RecordingProgress } from '../../support/recording-progress.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.ts';
-import { localSizes } from '../../src/replay/progress.ts';
-import { runReplay } from '../../src/service.ts';
-import { replayFiles } from '../../src/sources/replay-files.ts';
-import { cloudTrailRecord } from '../support/cloudtrail-record.ts';
-import { sample } from '../support/service-process.ts';
+import { loadConfig } from '../../../src/config.ts';
+import { localSizes } from '../../../src/replay/progress.ts';
+import { runReplay } from '../../../src/service.ts';
+import { replayFiles } from '../../../src/sources/replay-files.ts';
+import { cloudTrailRecord } from '../../support/cloudtrail-record.ts';
+import { sample } from '../../support/service-process.ts';
 
 const T0 = Date.parse('2026-11-20T09:00:00Z');
 const OPTIONS = { maxRecordBytes: 1024 * 1024, maxDocumentBytes: 64 * 1024 * 1024 };
-const TRAIL = new URL('../../examples/trail.jsonl.gz', import.meta.url).pathname;
+const TRAIL = new URL('../../../examples/trail.jsonl.gz', import.meta.url).pathname;
 
 
 t.test('replayFiles: each path sized before any is read (stdin unknown, a missing file 0), its bytes as read, its end, failed or not', async (t) => {
