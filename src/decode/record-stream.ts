@@ -638,7 +638,8 @@ function* slices(buf: Buffer): Generator<Buffer> {
   for (let at = 0; at < buf.length; at += WHOLE_SLICE_BYTES) yield buf.subarray(at, at + WHOLE_SLICE_BYTES);
 }
 
-async function* fromIterable(chunks: Iterable<Buffer>): AsyncGenerator<Buffer> {
+/** Chunks held or read synchronously, as the async input the decoder takes. */
+export async function* fromIterable(chunks: Iterable<Buffer>): AsyncGenerator<Buffer> {
   yield* chunks;
 }
 

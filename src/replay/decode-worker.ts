@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { prepareBatch } from '../prepare-batch.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './decode-protocol.ts';
 import { PARTS_AHEAD } from './decode-protocol.ts';
-import { decodeInput, fromSync, InputFailure, InputReadError, READ_CHUNK_BYTES, readLocalFile } from './replay-input.ts';
+import { decodeInput, fromIterable, InputFailure, InputReadError, READ_CHUNK_BYTES, readLocalFile } from './replay-input.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('decode-worker runs as a worker thread');
@@ -65,7 +65,7 @@ async function run(id: number, name: string, chunks: AsyncIterable<Buffer>, ends
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'file':
-      void run(message.id, message.name, fromSync(readLocalFile(message.path, buffer)), true);
+      void run(message.id, message.name, fromIterable(readLocalFile(message.path, buffer)), true);
       break;
     case 'stream': {
       const stream = new PulledStream(message.id);

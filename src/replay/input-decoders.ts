@@ -10,7 +10,7 @@ import type { PreparedBatch } from '../prepare-batch.ts';
 import { prepareBatch, revivePreparedBatch } from '../prepare-batch.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './decode-protocol.ts';
 import type { ReplayInput } from './replay-input.ts';
-import { decodeInput, fromSync, InputFailure, READ_CHUNK_BYTES, readFailureReason, readLocalFile } from './replay-input.ts';
+import { decodeInput, fromIterable, InputFailure, READ_CHUNK_BYTES, readFailureReason, readLocalFile } from './replay-input.ts';
 
 /** Opens what the main thread reads itself: stdin, an S3 object's body. */
 export type OpenStream = (input: ReplayInput) => AsyncIterable<Buffer> | Promise<AsyncIterable<Buffer>>;
@@ -47,7 +47,7 @@ export class InlineDecoder implements InputDecoder {
     const { options, ownPath, source, openStream, onBytes } = this.setup;
     let chunks: AsyncIterable<Buffer>;
     try {
-      chunks = input.kind === 'file' ? fromSync(readLocalFile(input.path, this.buffer)) : await openStream(input);
+      chunks = input.kind === 'file' ? fromIterable(readLocalFile(input.path, this.buffer)) : await openStream(input);
     } catch (error) {
       throw new InputFailure(input.name, readFailureReason(error));
     }

@@ -7,11 +7,11 @@
 // "done through input K of location L". The arguments it was written for are kept: a manifest of other arguments,
 // an unreadable one, one in use, or one whose local files changed since is refused, never silently started over.
 
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
 import { InputError, ManifestError } from '../errors.ts';
-import { writeFileAtomically } from '../state/checkpoint-file.ts';
+import { loadJsonFile, writeFileAtomically } from '../state/checkpoint-file.ts';
 import type { LocalState } from '../state/local-state.ts';
 import { localStateSchema } from '../state/local-state.ts';
 import { replicaSnapshotSchema } from '../state/replica-state.ts';
@@ -56,25 +56,19 @@ export type Manifest = z.infer<typeof manifestSchema>;
 type Loaded = { readonly kind: 'missing' } | { readonly kind: 'loaded'; readonly manifest: Manifest } | { readonly kind: 'corrupt'; readonly reason: string };
 
 export function loadManifest(path: string): Loaded {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'corrupt', reason: `cannot be read: ${(error as Error).message}` };
+  const file = loadJsonFile(path, manifestSchema);
+  switch (file.kind) {
+    case 'missing':
+      return file;
+    case 'loaded':
+      return { kind: 'loaded', manifest: file.value };
+    case 'unreadable':
+      return { kind: 'corrupt', reason: `cannot be read: ${file.message}` };
+    case 'not_json':
+      return { kind: 'corrupt', reason: `is not JSON: ${file.message}` };
+    case 'unexpected':
+      return { kind: 'corrupt', reason: `is not a replay manifest of this version: at ${file.at}, ${file.message}` };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return { kind: 'corrupt', reason: `is not JSON: ${(error as Error).message}` };
-  }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { kind: 'corrupt', reason: `is not a replay manifest of this version: at ${issue?.path.join('.') || 'the top'}, ${issue?.message ?? 'invalid'}` };
-  }
-  return { kind: 'loaded', manifest: parsed.data };
 }
 
 const shown = (value: string | readonly string[] | null): string => (value === null ? 'not given' : typeof value === 'string' ? value : value.join(','));

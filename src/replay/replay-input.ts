@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import { decodeRecordStream, InputStreamError } from '../decode/record-stream.ts';
+export { fromIterable } from '../decode/record-stream.ts';
 import { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
 
@@ -58,10 +59,6 @@ export function* readLocalFile(path: string, buffer: Buffer): Generator<Buffer> 
   } finally {
     closeSync(fd);
   }
-}
-
-export async function* fromSync(chunks: Iterable<Buffer>): AsyncGenerator<Buffer> {
-  yield* chunks;
 }
 
 /**

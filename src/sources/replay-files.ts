@@ -4,20 +4,16 @@ import { Readable } from 'node:stream';
 import type { RecordStreamOptions } from '../decode/record-stream.ts';
 import type { InputError } from '../errors.ts';
 import type { RecordBatch } from '../record-batch.ts';
-import { localSizes } from '../replay/progress.ts';
-import { decodeInput, fromSync, InputFailure, READ_CHUNK_BYTES, readLocalFile } from '../replay/replay-input.ts';
-import type { InputProgress } from '../replay/progress.ts';
+import { decodeInput, fromIterable, InputFailure, READ_CHUNK_BYTES, readLocalFile } from '../replay/replay-input.ts';
 import { COMMIT_FAILED } from './source.ts';
 import type { Source, SourceContext, SourceStatus } from './source.ts';
 
 export interface ReplayOptions extends RecordStreamOptions {
   readonly stdin: Readable;
-  /** Told each path's size before any is read, then the bytes as they are read and each path's end. */
-  readonly progress?: InputProgress;
 }
 
 function open(path: string, stdin: Readable, buffer: Buffer): AsyncIterable<Buffer> {
-  return path === '-' ? stdin : fromSync(readLocalFile(path, buffer));
+  return path === '-' ? stdin : fromIterable(readLocalFile(path, buffer));
 }
 
 /**
@@ -54,17 +50,13 @@ export async function* untilAborted(input: AsyncIterable<Buffer>, signal: AbortS
  */
 export async function* replayFiles(paths: readonly string[], options: ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
   const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-  const { progress } = options;
-  if (progress !== undefined) for (const size of await localSizes(paths)) progress.known(1, size);
   for (const path of paths) {
     if (signal?.aborted === true) return;
     try {
-      yield* decodeInput(path === '-' ? 'stdin' : path, untilAborted(open(path, options.stdin, buffer), signal), { ...options, ends: path !== '-' }, progress === undefined ? undefined : (bytes) => progress.read(bytes));
+      yield* decodeInput(path === '-' ? 'stdin' : path, untilAborted(open(path, options.stdin, buffer), signal), { ...options, ends: path !== '-' });
     } catch (error) {
       if (!(error instanceof InputFailure)) throw error;
       onError(error.error);
-    } finally {
-      progress?.inputDone();
     }
   }
 }

@@ -7,13 +7,10 @@
 // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html
 
 import type { Readable } from 'node:stream';
-import type { RecordStreamOptions } from '../decode/record-stream.ts';
-import { InputError } from '../errors.ts';
-import type { RecordBatch } from '../record-batch.ts';
 import type { ResumeState } from '../replay/input-progress.ts';
 import type { InputProgress } from '../replay/progress.ts';
 import type { ReplayInput } from '../replay/replay-input.ts';
-import { decodeInput, InputFailure, readFailureReason } from '../replay/replay-input.ts';
+import { readFailureReason } from '../replay/replay-input.ts';
 import type { S3Api } from './s3-api.ts';
 import type { TrailSelection } from './s3-layout.ts';
 import { selectedKeys } from './s3-layout.ts';
@@ -39,10 +36,10 @@ export function parseS3Url(path: string): S3Location | undefined {
 /** A function, so a check after an await is not narrowed away by one before it. */
 const aborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
 
-export interface S3ReplayOptions extends RecordStreamOptions {
+export interface S3ReplayOptions {
   /** Accounts, regions and days (--trail-accounts, --trail-regions, --from/--to): nothing outside them is listed. */
   readonly selection?: TrailSelection;
-  /** Told each listed page's files and sizes, then the bytes as they are read and each object's end. */
+  /** Told each listed page's selected files and their sizes. */
   readonly progress?: InputProgress;
   /** A resumable manifest's view of this location (its number among the replay's paths is `location`). */
   readonly resume?: ResumeState;
@@ -58,7 +55,7 @@ export function logFileKeys(api: S3Api, location: S3Location, selection: TrailSe
  * Every selected log file under `url` as a replay input, in S3's order, from where a resumed run stopped; a listing
  * that fails ends this location with an `unlisted` input, so it is reported after the inputs listed before it.
  */
-export async function* listS3Inputs(url: string, api: S3Api, options: Pick<S3ReplayOptions, 'selection' | 'progress' | 'resume' | 'location'>, signal?: AbortSignal): AsyncGenerator<ReplayInput> {
+export async function* listS3Inputs(url: string, api: S3Api, options: S3ReplayOptions, signal?: AbortSignal): AsyncGenerator<ReplayInput> {
   const { progress, resume, location: index = 0 } = options;
   const location = parseS3Url(url);
   if (location === undefined) {
@@ -81,30 +78,4 @@ export async function* listS3Inputs(url: string, api: S3Api, options: Pick<S3Rep
 export async function openS3Object(api: S3Api, input: { readonly bucket: string; readonly key: string }, signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
   const object = await api.getObject({ Bucket: input.bucket, Key: input.key }, signal);
   return object.Body as Readable;
-}
-
-/**
- * Every record of every log file under `url`, file after file, decoded here. An object that cannot be read or is cut
- * short is reported to `onError` after the records read from it, and the next goes on.
- */
-export async function* replayS3(url: string, api: S3Api, options: S3ReplayOptions, onError: (error: InputError) => void, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
-  const { progress, resume, location: index = 0 } = options;
-  for await (const input of listS3Inputs(url, api, options, signal)) {
-    if (aborted(signal)) return;
-    if (input.kind === 'unlisted') onError(new InputError(input.name, input.reason));
-    if (input.kind !== 's3') continue;
-    if (resume?.skip(index, input.key) === true) continue;
-    try {
-      const body = await openS3Object(api, input, signal);
-      yield* decodeInput(input.name, body, { ...options, ends: true }, progress === undefined ? undefined : (bytes) => progress.read(bytes));
-    } catch (error) {
-      if (aborted(signal)) return;
-      onError(error instanceof InputFailure ? error.error : new InputError(input.name, readFailureReason(error)));
-    } finally {
-      progress?.inputDone();
-    }
-    // Resumed here, the consumer has committed the last batch of this object: it is done.
-    if (aborted(signal)) return;
-    resume?.done(index, input.key);
-  }
 }

@@ -66,26 +66,50 @@ export type Checkpoint = z.infer<typeof checkpointSchema>;
 
 export type LoadResult = { readonly kind: 'missing' } | { readonly kind: 'loaded'; readonly checkpoint: Checkpoint } | { readonly kind: 'corrupt'; readonly reason: string };
 
-export function loadCheckpoint(path: string): LoadResult {
+/** A JSON file read against its schema: missing, or the value, or which step failed and why (each file words it its own way). */
+export type JsonFileResult<T> =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'loaded'; readonly value: T }
+  | { readonly kind: 'unreadable'; readonly message: string }
+  | { readonly kind: 'not_json'; readonly message: string }
+  | { readonly kind: 'unexpected'; readonly at: string; readonly message: string };
+
+export function loadJsonFile<T>(path: string, schema: z.ZodType<T>): JsonFileResult<T> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'corrupt', reason: `cannot read: ${(error as Error).message}` };
+    return { kind: 'unreadable', message: (error as Error).message };
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { kind: 'corrupt', reason: `not JSON: ${(error as Error).message}` };
+    return { kind: 'not_json', message: (error as Error).message };
   }
-  const parsed = checkpointSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { kind: 'corrupt', reason: `unexpected content at ${issue?.path.join('.') || 'the top'}: ${issue?.message ?? 'invalid'}` };
+    return { kind: 'unexpected', at: issue?.path.join('.') || 'the top', message: issue?.message ?? 'invalid' };
   }
-  return { kind: 'loaded', checkpoint: parsed.data };
+  return { kind: 'loaded', value: parsed.data };
+}
+
+export function loadCheckpoint(path: string): LoadResult {
+  const file = loadJsonFile(path, checkpointSchema);
+  switch (file.kind) {
+    case 'missing':
+      return file;
+    case 'loaded':
+      return { kind: 'loaded', checkpoint: file.value };
+    case 'unreadable':
+      return { kind: 'corrupt', reason: `cannot read: ${file.message}` };
+    case 'not_json':
+      return { kind: 'corrupt', reason: `not JSON: ${file.message}` };
+    case 'unexpected':
+      return { kind: 'corrupt', reason: `unexpected content at ${file.at}: ${file.message}` };
+  }
 }
 
 /** The one temporary name: only the lock holder writes, and a crash leaves one file that the next write replaces. */

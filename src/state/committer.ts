@@ -68,16 +68,17 @@ export class Committer {
 
   /** Resolves once the batch is counted and persisted; `retry` when its request id was delivered before. */
   deliver(source: string, batch: RecordBatch, requestId?: string): Promise<DeliveryOutcome> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ source, batch, requestId, resolve, reject });
-      if (!this.draining) void this.drain();
-    });
+    return this.enqueue({ source, batch, requestId });
   }
 
   /** Like {@link deliver}, for a batch decoded and classified elsewhere (a replay's decode worker). */
   deliverPrepared(prepared: PreparedBatch): Promise<DeliveryOutcome> {
+    return this.enqueue({ source: prepared.source, batch: emptyBatch(), prepared, requestId: undefined });
+  }
+
+  private enqueue(item: Omit<Pending, 'resolve' | 'reject'>): Promise<DeliveryOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ source: prepared.source, batch: emptyBatch(), prepared, requestId: undefined, resolve, reject });
+      this.queue.push({ ...item, resolve, reject });
       if (!this.draining) void this.drain();
     });
   }

@@ -20,7 +20,7 @@ const OPTIONS = { maxRecordBytes: 1024 * 1024, maxDocumentBytes: 64 * 1024 * 102
 const TRAIL = new URL('../../../examples/trail.jsonl.gz', import.meta.url).pathname;
 
 
-t.test('replayFiles: each path sized before any is read (stdin unknown, a missing file 0), its bytes as read, its end, failed or not', async (t) => {
+t.test('runReplay: each path sized before any is read (stdin unknown, a missing file 0), its bytes as read, its end, failed or not', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'kce-progress-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const jsonl = Buffer.from(['e1', 'e2'].map((id) => `${cloudTrailRecord('DisableKey', id, T0)}\n`).join(''));
@@ -30,11 +30,8 @@ t.test('replayFiles: each path sized before any is read (stdin unknown, a missin
   writeFileSync(plain, jsonl);
   writeFileSync(zipped, gzip);
   const progress = new RecordingProgress();
-  const errors: string[] = [];
-  let batches = 0;
-  for await (const batch of replayFiles([plain, join(root, 'missing.jsonl'), zipped, '-'], { stdin: Readable.from([jsonl.subarray(0, 100), jsonl.subarray(100)]), ...OPTIONS, progress }, (error) => errors.push(error.message))) {
-    batches += batch.records.length > 0 ? 1 : 0;
-  }
+  const stdin = Readable.from([jsonl.subarray(0, 100), jsonl.subarray(100)]);
+  const result = await runReplay([plain, join(root, 'missing.jsonl'), zipped, '-'], loadConfig({ jobs: '1' }), { env: {}, log: pino({ level: 'silent' }), stdin, progress });
   t.same(progress.calls, [
     `known 1 ${jsonl.length}`,
     'known 1 0',
@@ -48,11 +45,11 @@ t.test('replayFiles: each path sized before any is read (stdin unknown, a missin
     `read ${jsonl.length}`,
     'done',
   ]);
-  t.same(errors, [`${join(root, 'missing.jsonl')}: no such file`]);
-  t.equal(batches, 3);
+  t.same(result.errors.map((error) => error.message), [`${join(root, 'missing.jsonl')}: no such file`]);
+  t.equal(progress.records, 6, 'the records of the three readable inputs');
 });
 
-t.test('replayFiles without a progress reads as before: nothing is stat\'ed or counted', async (t) => {
+t.test('replayFiles (serve\'s replay source) reads every record of its paths', async (t) => {
   const seen: number[] = [];
   for await (const batch of replayFiles([TRAIL], { stdin: Readable.from([]), ...OPTIONS }, () => t.fail('no error'))) seen.push(batch.records.length + batch.skipped);
   t.equal(seen.reduce((a, b) => a + b, 0), 2000);
